@@ -1,0 +1,84 @@
+"""Canonical case JSON on the wire: a single case, a JSON array of cases, or JSON Lines.
+
+The native format carries every canonical field, so nothing is dropped. Decoding checks each case
+against ``schemas/case.schema.json`` and names the line (JSON Lines) and the field path of every
+problem. Encoding writes compact JSON with sorted keys so that equal cases give equal bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.errors import DecodeError, ValidationError
+from gateway.model import Case, dump_case, load_case
+from gateway.pipeline.validate import validate_case_document
+from schemas import path as schema_path
+
+MAX_DOCUMENT = 64 * 1024 * 1024
+
+
+def _fields(prefix: str, schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> set[str]:
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    if schema.get("type") == "array" and "items" in schema:
+        return _fields(prefix + "[]", schema["items"], defs, depth)
+    props = schema.get("properties")
+    if not props or depth > 4:
+        return {prefix} if prefix else set()
+    out: set[str] = set()
+    for name, sub in props.items():
+        out |= _fields(f"{prefix}.{name}" if prefix else name, sub, defs, depth + 1)
+    return out
+
+
+class NativeAdapter:
+    name = "native"
+    media_type = "application/vnd.hotline-gateway.case+json"
+    schema_path: Path | None = schema_path("case.schema.json")
+
+    def __init__(self) -> None:
+        schema = orjson.loads(schema_path("case.schema.json").read_bytes())
+        self.carries = frozenset(_fields("", schema["$defs"]["Case"], schema["$defs"]))
+
+    def decode(self, data: bytes) -> list[Case]:
+        if len(data) > MAX_DOCUMENT:
+            raise DecodeError(f"document larger than {MAX_DOCUMENT} bytes", fmt=self.name)
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return self._decode_lines(data)
+        docs = doc if isinstance(doc, list) else [doc]
+        if not docs:
+            raise DecodeError("no cases in the document", fmt=self.name)
+        multi = isinstance(doc, list)
+        return [self._case(d, f"$[{i}]" if multi else "$") for i, d in enumerate(docs)]
+
+    def _decode_lines(self, data: bytes) -> list[Case]:
+        cases = []
+        for number, line in enumerate(data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise DecodeError(f"not JSON ({exc})", path=f"line {number}", fmt=self.name) from None
+            cases.append(self._case(doc, f"line {number}"))
+        if not cases:
+            raise DecodeError("no cases in the document", fmt=self.name)
+        return cases
+
+    def _case(self, doc: Any, where: str) -> Case:
+        if not isinstance(doc, dict):
+            raise DecodeError("a case must be a JSON object", path=where, fmt=self.name)
+        try:
+            validate_case_document(doc)
+        except ValidationError as exc:
+            detail = "; ".join(str(p) for p in exc.problems)
+            raise DecodeError(detail, path=where, fmt=self.name) from exc
+        return load_case(doc)
+
+    def encode(self, case: Case) -> bytes:
+        return orjson.dumps(dump_case(case), option=orjson.OPT_SORT_KEYS)

@@ -1,0 +1,58 @@
+"""``hotline-gateway``: the command line. Exit 0 success, 1 failure, 2 bad input or usage.
+
+Each command group lives in its own module with a ``register(subparsers, common)`` function; this
+module only assembles them and maps the error tree to one-line messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from gateway import __version__
+from gateway.errors import GatewayError
+from gateway.log import configure
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _modules() -> list[ModuleType]:
+    from gateway.cli import cmd_formats, cmd_keys, cmd_sample, cmd_sign
+
+    return [cmd_keys, cmd_sign, cmd_formats, cmd_sample]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotline-gateway",
+        description="Exchange reports of illegal online content between hotlines, law enforcement and hosts.",
+    )
+    parser.add_argument("--version", action="version", version=f"hotline-gateway {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output (one JSON document)")
+    common.add_argument("--log-level", default="warning", help="log level for events on stderr (default: warning)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _modules():
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure(level=args.log_level)
+    run: Command = args.run
+    try:
+        return run(args)
+    except GatewayError as exc:
+        sys.stderr.write(f"hotline-gateway: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("hotline-gateway: interrupted\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

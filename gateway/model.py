@@ -1,0 +1,368 @@
+"""The canonical model: one typed shape for every case, whatever format it arrived in.
+
+``schemas/case.schema.json`` is the source of truth; these classes load from and dump to exactly
+that JSON (``dump(load(x)) == x`` for every canonical document). Canonical JSON omits absent
+optional values and empty optional arrays, and writes timestamps in UTC with a ``Z``.
+Loading assumes a document the schema accepted (see ``gateway.pipeline.validate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+JSON = dict[str, Any]
+
+
+class Category(StrEnum):
+    CSAM = "csam"
+    CSEM = "csem"
+    NCII = "ncii"
+    ADULT_MINOR_ACCESS = "adult_minor_access"
+    HATE = "hate"
+    TERRORISM = "terrorism"
+    PIMPING = "pimping"
+    CRIMES_AGAINST_HUMANITY = "crimes_against_humanity"
+    OTHER = "other"
+
+
+class LegalClass(StrEnum):
+    BASELINE = "baseline"
+    NATIONAL = "national"
+    DOUBTFUL = "doubtful"
+    NOT_ILLEGAL = "not_illegal"
+
+
+class IndustryClass(StrEnum):
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+
+
+class AgeGroup(StrEnum):
+    NOT_DETERMINED = "not_determined"
+    INFANT = "infant"
+    PRE_PUBESCENT = "pre_pubescent"
+    PUBESCENT = "pubescent"
+
+
+class Gender(StrEnum):
+    UNDETERMINED = "undetermined"
+    FEMALE = "female"
+    MALE = "male"
+    BOTH = "both"
+
+
+class SiteType(StrEnum):
+    WEBSITE = "website"
+    FILEHOST = "filehost"
+    IMAGESTORE = "imagestore"
+    IMAGEBOARD = "imageboard"
+    FORUM = "forum"
+    BANNERSITE = "bannersite"
+    LINKSITE = "linksite"
+    SOCIALSITE = "socialsite"
+    REDIRECTOR = "redirector"
+    WEBARCHIVED = "webarchived"
+    SEARCHPROVIDER = "searchprovider"
+    IMAGEHOST = "imagehost"
+    BLOG = "blog"
+    WEBPAGE = "webpage"
+
+
+class Commerciality(StrEnum):
+    NOT_DETERMINED = "not_determined"
+    COMMERCIAL = "commercial"
+    NON_COMMERCIAL = "non_commercial"
+
+
+class ContentType(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    LINK = "link"
+    CONTAINER = "container"
+    OTHER = "other"
+    TEXT = "text"
+
+
+class ActionType(StrEnum):
+    SENT_TO_LEA = "sent_to_lea"
+    SENT_TO_ISP = "sent_to_isp"
+    CONTENT_REMOVED = "content_removed"
+    CONTENT_UNAVAILABLE = "content_unavailable"
+    MOVED = "moved"
+    NOT_ILLEGAL = "not_illegal"
+
+
+class Flag(StrEnum):
+    VIRTUAL = "virtual"
+    AI_GENERATED = "ai_generated"
+    SELF_GENERATED = "self_generated"
+    CHILD_MODELLING = "child_modelling"
+    USER_GENERATED = "user_generated"
+
+
+class Tlp(StrEnum):
+    CLEAR = "clear"
+    GREEN = "green"
+    AMBER = "amber"
+    AMBER_STRICT = "amber+strict"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """Order of sensitivity, so a partner's TLP ceiling can be compared."""
+        return list(Tlp).index(self)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    ASSESSED = "assessed"
+    FORWARDED = "forwarded"
+    ACTIONED = "actioned"
+    CLOSED = "closed"
+    RETRACTED = "retracted"
+
+
+class SourceChannel(StrEnum):
+    WEB_FORM = "web_form"
+    EMAIL = "email"
+    APP = "app"
+    PHONE = "phone"
+    PARTNER_HOTLINE = "partner_hotline"
+    ICCAM = "iccam"
+    LAW_ENFORCEMENT = "law_enforcement"
+    INDUSTRY = "industry"
+    PROACTIVE_SEARCH = "proactive_search"
+    OTHER = "other"
+
+
+class HashAlgo(StrEnum):
+    MD5 = "md5"
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+    PDQ = "pdq"
+    PHOTODNA = "photodna"
+
+
+class ReporterKind(StrEnum):
+    ANONYMOUS = "anonymous"
+    PSEUDONYMOUS = "pseudonymous"
+    ORGANISATION = "organisation"
+    PERSON = "person"
+
+
+class CustodyEvent(StrEnum):
+    RECEIVED = "received"
+    ASSESSED = "assessed"
+    FORWARDED = "forwarded"
+    UPDATED = "updated"
+    RETRACTED = "retracted"
+
+
+class MessageType(StrEnum):
+    NOTIFY = "case.notify"
+    UPDATE = "case.update"
+    RETRACT = "case.retract"
+    RECEIPT = "receipt"
+
+
+@dataclass(slots=True)
+class Hash:
+    algo: HashAlgo
+    value: str
+
+
+@dataclass(slots=True)
+class Hosting:
+    ip: str | None = None
+    asn: int | None = None
+    organisation: str | None = None
+    isp: str | None = None
+    country: str | None = None
+    is_cdn: bool | None = None
+
+
+@dataclass(slots=True)
+class Action:
+    type: ActionType
+    at: datetime
+    by: str | None = None
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class ExternalRef:
+    system: str
+    id: str
+
+
+@dataclass(slots=True)
+class Reporter:
+    """Who reported: personal data that never leaves for hosts or platforms."""
+
+    kind: ReporterKind
+    ref: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def identifies_someone(self) -> bool:
+        return self.kind is not ReporterKind.ANONYMOUS
+
+
+@dataclass(slots=True)
+class CustodyEntry:
+    at: datetime
+    by: str
+    event: CustodyEvent
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class Item:
+    item_id: uuid.UUID
+    url: str
+    legal_class: LegalClass
+    is_source_url: bool | None = None
+    referrer: str | None = None
+    media_type: ContentType | None = None
+    hashes: list[Hash] = field(default_factory=list)
+    file_name: str | None = None
+    hosting: Hosting | None = None
+    assigned_country: str | None = None
+    site_type: SiteType | None = None
+    commerciality: Commerciality | None = None
+    payment_methods: list[str] = field(default_factory=list)
+    industry_class: IndustryClass | None = None
+    age_group: AgeGroup | None = None
+    gender: Gender | None = None
+    flags: list[Flag] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def hosting_country(self) -> str | None:
+        """The country the content is hosted in, as traced or as assigned by an analyst."""
+        if self.assigned_country:
+            return self.assigned_country
+        return self.hosting.country if self.hosting else None
+
+
+@dataclass(slots=True)
+class Case:
+    case_id: uuid.UUID
+    received_at: datetime
+    source_channel: SourceChannel
+    reporter: Reporter
+    originator: str
+    category: Category
+    tlp: Tlp
+    priority: Priority
+    status: CaseStatus
+    items: list[Item]
+    external_refs: list[ExternalRef] = field(default_factory=list)
+    incident_at: datetime | None = None
+    explanation: str | None = None
+    custody: list[CustodyEntry] = field(default_factory=list)
+
+
+# --- conversion -------------------------------------------------------------------------------------
+# One reflective converter, compiled once per class, instead of hand-written to/from per dataclass:
+# the schema stays the only place that spells out the fields.
+
+T = TypeVar("T")
+_Loader = Callable[[Any], Any]
+_Dumper = Callable[[Any], Any]
+
+
+def format_timestamp(value: datetime) -> str:
+    """Canonical timestamp: UTC, ``Z``, microseconds only when present."""
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    text = value.replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _field_converters(tp: Any) -> tuple[_Loader, _Dumper]:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _field_converters(inner)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        load_one, dump_one = _field_converters(inner)
+        return (lambda v: [load_one(x) for x in v]), (lambda v: [dump_one(x) for x in v])
+    if tp is datetime:
+        return parse_timestamp, format_timestamp
+    if tp is uuid.UUID:
+        return uuid.UUID, str
+    if isinstance(tp, type) and issubclass(tp, StrEnum):
+        return tp, str
+    if dataclasses.is_dataclass(tp):
+        assert isinstance(tp, type)
+        return _compiled(tp)
+    return (lambda v: v), (lambda v: v)
+
+
+_COMPILED: dict[type, tuple[_Loader, _Dumper]] = {}
+
+
+def _compiled(cls: type) -> tuple[_Loader, _Dumper]:
+    if cls in _COMPILED:
+        return _COMPILED[cls]
+    hints = typing.get_type_hints(cls)
+    specs = [(f.name, *_field_converters(hints[f.name])) for f in dataclasses.fields(cls)]
+
+    def load(data: JSON) -> Any:
+        return cls(**{name: ld(data[name]) for name, ld, _ in specs if name in data})
+
+    def dump(obj: Any) -> JSON:
+        out: JSON = {}
+        for name, _, dp in specs:
+            value = getattr(obj, name)
+            if value is None or (isinstance(value, list) and not value):
+                continue
+            out[name] = dp(value)
+        return out
+
+    _COMPILED[cls] = (load, dump)
+    return load, dump
+
+
+def load(cls: type[T], data: JSON) -> T:
+    """Build a model object from schema-valid canonical JSON."""
+    result: T = _compiled(cls)[0](data)
+    return result
+
+
+def dump(obj: Any) -> JSON:
+    """Canonical JSON of a model object."""
+    result: JSON = _compiled(type(obj))[1](obj)
+    return result
+
+
+def load_case(data: JSON) -> Case:
+    return load(Case, data)
+
+
+def dump_case(case: Case) -> JSON:
+    return dump(case)

@@ -1,0 +1,92 @@
+"""Schema validation: a Rust validator on the hot path, and jsonschema to explain a failure in full.
+
+jsonschema-rs checks a 3 KB case more than a hundred times faster than pure-Python jsonschema, so
+every valid document pays only for the fast check; only a rejected one pays for the explanation,
+which lists every bad field path at once so that a sender can fix them all in one go.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
+
+from gateway.errors import FieldProblem, ValidationError
+from gateway.jsonpath import json_path
+from gateway.model import Case, dump_case
+from schemas import path as schema_path
+
+
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+def _problem(error: jsonschema.ValidationError) -> FieldProblem:
+    # oneOf/anyOf failures say little on their own; the closest sub-error says what to fix.
+    if error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        if best is not None and len(best.absolute_path) >= len(error.absolute_path):
+            error = best
+    path = list(error.absolute_path)
+    if error.validator == "required" and (missing := _REQUIRED.match(error.message)):
+        return FieldProblem(json_path([*path, missing.group(1)]), "is required")
+    if error.validator == "not" and error.validator_value.get("anyOf"):
+        return FieldProblem(json_path(path), "carries a field not allowed here")
+    return FieldProblem(json_path(path), error.message[:300])
+
+
+class SchemaValidator:
+    """Validates documents against one JSON Schema (draft 2020-12); raises, never returns a bool."""
+
+    def __init__(self, schema: dict[str, Any], *, name: str) -> None:
+        self.name = name
+        self._fast = jsonschema_rs.validator_for(schema)
+        self._explainer = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
+
+    @classmethod
+    def from_file(cls, file: Path, *, definition: str | None = None) -> SchemaValidator:
+        """Load a schema file; ``definition`` picks one of its ``$defs`` as the root instead."""
+        schema = json.loads(file.read_text(encoding="utf-8"))
+        if definition is not None:
+            schema = copy.deepcopy(schema)
+            schema["$ref"] = f"#/$defs/{definition}"
+        return cls(schema, name=definition or file.name)
+
+    def problems(self, doc: Any) -> list[FieldProblem]:
+        if self._fast.is_valid(doc):
+            return []
+        problems = sorted({_problem(e) for e in self._explainer.iter_errors(doc)}, key=lambda p: p.path)
+        # The two validators can disagree on formats; the fast one is authoritative for "invalid".
+        return problems or [FieldProblem("$", "does not match the schema")]
+
+    def validate(self, doc: Any, *, source: str | None = None) -> None:
+        problems = self.problems(doc)
+        if problems:
+            raise ValidationError(problems, source=source)
+
+
+@functools.cache
+def case_validator() -> SchemaValidator:
+    return SchemaValidator.from_file(schema_path("case.schema.json"))
+
+
+@functools.cache
+def message_validator() -> SchemaValidator:
+    return SchemaValidator.from_file(schema_path("case.schema.json"), definition="Message")
+
+
+def validate_case_document(doc: Any, *, source: str | None = None) -> None:
+    """Check canonical case JSON; raises ValidationError naming every bad field path."""
+    case_validator().validate(doc, source=source)
+
+
+def validate_case(case: Case, *, source: str | None = None) -> None:
+    """Check a decoded case: whatever adapter produced it, it must be a valid canonical case."""
+    validate_case_document(dump_case(case), source=source)
