@@ -1,1 +1,4 @@
-"""The data flow, one module a stage: verify → decode → validate → route → encode → sign → outbox → deliver → receipt."""
+"""The data flow, one module a stage.
+
+verify → decode → validate → route → encode → sign → outbox → deliver → receipt
+"""

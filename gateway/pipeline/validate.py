@@ -22,7 +22,6 @@ from gateway.jsonpath import json_path
 from gateway.model import Case, dump_case
 from schemas import path as schema_path
 
-
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
@@ -35,7 +34,7 @@ def _problem(error: jsonschema.ValidationError) -> FieldProblem:
     path = list(error.absolute_path)
     if error.validator == "required" and (missing := _REQUIRED.match(error.message)):
         return FieldProblem(json_path([*path, missing.group(1)]), "is required")
-    if error.validator == "not" and error.validator_value.get("anyOf"):
+    if error.validator == "not" and isinstance(error.validator_value, dict) and "anyOf" in error.validator_value:
         return FieldProblem(json_path(path), "carries a field not allowed here")
     return FieldProblem(json_path(path), error.message[:300])
 
