@@ -165,6 +165,8 @@ class ReporterKind(StrEnum):
     PSEUDONYMOUS = "pseudonymous"
     ORGANISATION = "organisation"
     PERSON = "person"
+    #: the sender knew who reported but its policy kept that back from us
+    WITHHELD = "withheld"
 
 
 class CustodyEvent(StrEnum):
@@ -224,7 +226,7 @@ class Reporter:
 
     @property
     def identifies_someone(self) -> bool:
-        return self.kind is not ReporterKind.ANONYMOUS
+        return self.kind not in (ReporterKind.ANONYMOUS, ReporterKind.WITHHELD)
 
 
 @dataclass(slots=True)

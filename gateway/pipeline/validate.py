@@ -44,7 +44,7 @@ class SchemaValidator:
 
     def __init__(self, schema: dict[str, Any], *, name: str) -> None:
         self.name = name
-        self._fast = jsonschema_rs.validator_for(schema)
+        self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
         self._explainer = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
         )
@@ -89,3 +89,19 @@ def validate_case_document(doc: Any, *, source: str | None = None) -> None:
 def validate_case(case: Case, *, source: str | None = None) -> None:
     """Check a decoded case: whatever adapter produced it, it must be a valid canonical case."""
     validate_case_document(dump_case(case), source=source)
+
+
+@functools.cache
+def envelope_validator() -> SchemaValidator:
+    """A batch of messages as partners POST it: ``{"messages": [Message, ...]}``."""
+    schema = json.loads(schema_path("case.schema.json").read_text(encoding="utf-8"))
+    envelope = {
+        "$schema": schema["$schema"],
+        "$defs": schema["$defs"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["messages"],
+        "properties": {"messages": {"type": "array", "minItems": 1, "maxItems": 1000,
+                                    "items": {"$ref": "#/$defs/Message"}}},
+    }
+    return SchemaValidator(envelope, name="envelope")
