@@ -172,3 +172,8 @@ class PermanentDeliveryError(DeliveryError):
 class StoreError(GatewayError):
     code = "store_error"
     http_status = 503
+
+
+class NotFound(GatewayError):
+    code = "not_found"
+    http_status = 404

@@ -1,0 +1,158 @@
+"""``keys generate | list | rotate | export``: our signing keys and the JWKS we hand to partners."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from gateway.cli.files import write_output
+from gateway.cli.output import emit, table
+from gateway.crypto.keydir import KeyDirectory, format_time, generate, parse_time, rotate, utcnow
+from gateway.crypto.keys import SigningKey
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
+    return value
+
+
+def _time(text: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("keys", parents=[common], help="manage signing keys: generate, list, rotate, export")
+    keys_sub = p.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
+
+    g = keys_sub.add_parser("generate", parents=[common], help="create a signing key (private file mode 0600)")
+    g.add_argument("--dir", required=True, metavar="DIR", help="key directory (created if missing)")
+    g.add_argument("--id", dest="kid", required=True, metavar="KID", help="key id, also the private file name KID.key")
+    g.add_argument("--valid-days", type=_positive, default=365, metavar="N", help="validity from now (default: 365)")
+    g.add_argument("--owner", metavar="ID", help="party id that owns the key, e.g. DE-ECO")
+    g.set_defaults(run=run_generate)
+
+    ls = keys_sub.add_parser("list", parents=[common], help="show keys, their windows and status")
+    ls.add_argument("--dir", required=True, metavar="DIR", help="key directory, or a keyring JSON file")
+    ls.add_argument("--at", type=_time, metavar="TIME", help="status at this RFC 3339 time (default: now)")
+    ls.set_defaults(run=run_list)
+
+    r = keys_sub.add_parser(
+        "rotate", parents=[common], help="add a new signing key; our other keys end after the overlap"
+    )
+    r.add_argument("--dir", required=True, metavar="DIR", help="key directory")
+    r.add_argument("--id", dest="kid", required=True, metavar="NEWKID", help="key id of the new key")
+    r.add_argument("--overlap-days", type=_non_negative, default=7, metavar="N",
+                   help="days the old keys stay valid, never extended (default: 7)")
+    r.add_argument("--valid-days", type=_positive, default=365, metavar="N", help="validity of the new key")
+    r.add_argument("--owner", metavar="ID", help="owner of the new key (default: that of our newest key)")
+    r.set_defaults(run=run_rotate)
+
+    e = keys_sub.add_parser("export", parents=[common], help="write the public JWKS to hand to partners")
+    e.add_argument("--dir", required=True, metavar="DIR", help="key directory, or a keyring JSON file")
+    e.add_argument("-o", "--output", metavar="FILE", help="output file (default: standard output)")
+    e.add_argument("--include-expired", action="store_true", help="keep keys whose not_after has passed")
+    e.set_defaults(run=run_export)
+
+
+def _describe(keys: KeyDirectory, key: SigningKey) -> dict[str, Any]:
+    entry = keys.entry(key.kid)
+    return {
+        "kid": key.kid,
+        "owner": entry.owner,
+        "not_before": format_time(entry.not_before),
+        "not_after": format_time(entry.not_after),
+        "thumbprint": key.thumbprint(),
+        "private_key": str(keys.private_key_path(key.kid)),
+        "keyring": str(keys.file),
+    }
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    key = generate(args.dir, args.kid, valid_days=args.valid_days, owner=args.owner)
+    info = _describe(KeyDirectory.load(args.dir), key)
+    emit(
+        args,
+        info,
+        f"generated key {key.kid} (valid {info['not_before']} to {info['not_after']})\n"
+        f"private key {info['private_key']} (mode 0600)\npublic key added to {info['keyring']}\n"
+        f"thumbprint {info['thumbprint']}",
+    )
+    return 0
+
+
+def _rows(keys: KeyDirectory, at: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "kid": e.kid,
+            "owner": e.owner,
+            "not_before": format_time(e.not_before),
+            "not_after": format_time(e.not_after),
+            "status": str(keys.status(e.kid, at)),
+            "private_key": keys.has_private(e.kid),
+        }
+        for e in keys.entries()
+    ]
+
+
+def run_list(args: argparse.Namespace) -> int:
+    keys = KeyDirectory.load(args.dir)
+    at = args.at or utcnow()
+    rows = _rows(keys, at)
+    text_rows = [
+        [r["kid"], r["owner"] or "-", r["not_before"], r["not_after"], r["status"], "yes" if r["private_key"] else "no"]
+        for r in rows
+    ]
+    text = table(text_rows, ["kid", "owner", "not_before", "not_after", "status", "private"]) if rows else "no keys"
+    emit(args, {"keyring": str(keys.file), "at": format_time(at), "keys": rows}, text)
+    return 0
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    before = {e.kid: e.not_after for e in KeyDirectory.load(args.dir).entries()}
+    key = rotate(args.dir, args.kid, overlap_days=args.overlap_days, valid_days=args.valid_days, owner=args.owner)
+    keys = KeyDirectory.load(args.dir)
+    info = _describe(keys, key)
+    cut = [
+        {"kid": e.kid, "not_after": format_time(e.not_after)}
+        for e in keys.entries()
+        if e.kid in before and e.not_after != before[e.kid]
+    ]
+    info["shortened"] = cut
+    lines = [f"new active key {key.kid} (valid {info['not_before']} to {info['not_after']})"]
+    lines += [f"key {c['kid']} now ends {c['not_after']}" for c in cut]
+    lines.append("publish the new public keys to partners: hotline-gateway keys export --dir " + str(args.dir))
+    emit(args, info, "\n".join(lines))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    jwks = KeyDirectory.load(args.dir).to_jwks(include_expired=args.include_expired)
+    document = orjson.dumps(jwks, option=orjson.OPT_INDENT_2) + b"\n"
+    if args.output is None or args.output == "-":
+        write_output(None, document)  # the JWKS is itself the one JSON document, with or without --json
+        return 0
+    write_output(args.output, document)
+    emit(args, {"output": args.output, "keys": len(jwks["keys"])},
+         f"wrote {len(jwks['keys'])} public key(s) to {args.output}")
+    return 0
