@@ -19,6 +19,19 @@ FORBIDDEN_KEYS = frozenset({"payload", "body", "case", "reporter", "email", "nam
 _configured = False
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time, so redirection (tests, daemons) is honoured."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in FORBIDDEN_KEYS.intersection(event):
         event[key] = "[redacted]"
@@ -28,7 +41,7 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
 def configure(*, level: str = "info", json: bool | None = None, stream: Any = None) -> None:
     """Set up structlog for the process; safe to call more than once (last call wins)."""
     global _configured
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()
     as_json = (not stream.isatty()) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(

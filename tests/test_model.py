@@ -16,7 +16,6 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import cases, timestamps
 
 from gateway import model
 from gateway.model import (
@@ -37,6 +36,7 @@ from gateway.model import (
 )
 from gateway.pipeline.validate import case_validator, validate_case_document
 from schemas import path as schema_path
+from tests.strategies import cases, timestamps
 
 
 @cache

@@ -1,0 +1,80 @@
+"""Local intake for the hotline's own case system: ``POST /v1/cases`` and ``GET /v1/cases/{id}``.
+
+A bearer token guards both (the case carries reporter data). A submission is one case or a JSON array
+of cases; every bad field of every case is reported at once and nothing is stored unless all are
+valid. Resubmitting an identical case is harmless (idempotent); the same id with other content is a
+conflict.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway.api.messages import read_body
+from gateway.api.state import services
+from gateway.errors import FieldProblem, NotFound, UnsupportedMediaType, ValidationError, VerificationError
+from gateway.model import load_case
+from gateway.pipeline.decode import refuse_media
+from gateway.pipeline.receipt import receipt_claims
+from gateway.pipeline.validate import case_validator
+
+MAX_LOCAL_BODY = 64 * 1024 * 1024
+MAX_CASES = 10_000
+
+
+def check_token(request: web.Request) -> None:
+    expected = services(request).config.intake_token
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if expected is None:
+        raise VerificationError("local intake is disabled: no intake_token configured", code="intake_disabled")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise VerificationError("missing or wrong bearer token", code="bad_token")
+
+
+async def post_cases(request: web.Request) -> web.Response:
+    check_token(request)
+    if request.content_type not in ("application/json", "application/vnd.hotline-gateway.case+json"):
+        raise UnsupportedMediaType(f"send application/json, not {request.content_type}")
+    body = await read_body(request, MAX_LOCAL_BODY)
+    refuse_media(body)
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError([FieldProblem("$", f"not JSON ({exc})")]) from None
+    docs: list[Any] = doc if isinstance(doc, list) else [doc]
+    if not docs or len(docs) > MAX_CASES:
+        raise ValidationError([FieldProblem("$", f"send between 1 and {MAX_CASES} cases")])
+    validator = case_validator()
+    problems: list[FieldProblem] = []
+    for i, d in enumerate(docs):
+        prefix = f"$[{i}]" if isinstance(doc, list) else "$"
+        problems += [FieldProblem(prefix + p.path[1:], p.message) for p in validator.problems(d)]
+    if problems:
+        raise ValidationError(problems)
+    svc = services(request)
+    cases = [load_case(d) for d in docs]
+    result = await svc.acceptor.accept(svc.acceptor.build(cases, "local"))
+    accepted = [{"case_id": cid, "new": new} for cid, new in zip(result.case_ids, result.fresh, strict=True)]
+    return web.json_response({"accepted": accepted, "deliveries": result.deliveries}, status=202,
+                             dumps=lambda o: orjson.dumps(o).decode())
+
+
+async def get_case(request: web.Request) -> web.Response:
+    check_token(request)
+    case_id = request.match_info["case_id"]
+    found = await services(request).store.get_case(case_id)
+    if found is None:
+        raise NotFound(f"no case {case_id}", code="case_not_found")
+    info, deliveries = found
+    info["deliveries"] = [
+        {"partner": d.partner, "message_id": d.message_id, "format": d.format, "transport": d.transport,
+         "state": d.state.value, "attempts": d.attempts, "last_error": d.last_error,
+         "receipt": receipt_claims(d.receipt) if d.receipt else None, "payload_sha256": d.payload_sha256}
+        for d in deliveries
+    ]
+    return web.Response(body=orjson.dumps(info), content_type="application/json")

@@ -1,0 +1,48 @@
+"""RFC 9457 problem details: every error answer is ``application/problem+json`` with a stable ``code``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway.errors import GatewayError, ValidationError
+from gateway.log import get_logger
+
+PROBLEM_TYPE = "application/problem+json"
+log = get_logger("gateway.api")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
+    body = {"type": f"urn:hotline-gateway:problem:{code}", "title": code.replace("_", " "), "status": status,
+            "code": code, "detail": detail, **extra}
+    return web.Response(status=status, body=orjson.dumps(body), content_type=PROBLEM_TYPE)
+
+
+def problem_for(exc: GatewayError) -> web.Response:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationError):
+        extra["errors"] = [{"path": p.path, "message": p.message} for p in exc.problems]
+    return problem(exc.http_status, exc.code, exc.message, **extra)
+
+
+@web.middleware
+async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except GatewayError as exc:
+        log.info("request.rejected", path=request.path, code=exc.code, status=exc.http_status)
+        return problem_for(exc)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return problem(413, "payload_too_large", exc.text or "request body too large")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problem(exc.status, f"http_{exc.status}", exc.reason)
+    except Exception:
+        log.exception("request.failed", path=request.path)
+        return problem(500, "internal_error", "internal error; nothing was stored")

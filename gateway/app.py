@@ -1,0 +1,93 @@
+"""The aiohttp application factory: routes, middlewares, and every resource opened and closed in order.
+
+Cleanup contexts run in order at start and in reverse at shutdown: the store opens first and closes
+last; the delivery worker starts last and is drained first, so in-flight deliveries finish (or are
+left claimed, to be re-sent after restart) before the store closes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from gateway.api import cases, health, messages
+from gateway.api.problems import Handler, problems_middleware
+from gateway.api.state import CONFIG, SERVICES, WORKER, Services
+from gateway.config import Config
+from gateway.crypto.digest import content_digest
+from gateway.crypto.httpsig import sign_response
+from gateway.pipeline.accept import Acceptor
+from gateway.pipeline.deliver import DeliveryWorker
+from gateway.pipeline.sign import KeyRing
+from gateway.pipeline.verify import InboundVerifier, NonceCache, PartnerKeys
+from gateway.store.sqlite import SqliteStore
+from gateway.transports.base import Transport
+from gateway.transports.native_http import NativeHttpTransport
+
+STORE = web.AppKey("store", SqliteStore)
+SESSION = web.AppKey("session", aiohttp.ClientSession)
+SIGNED_PATHS = frozenset({"/v1/messages"})
+
+
+@web.middleware
+async def sign_responses(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Partners get signed answers, errors included, so a receipt or a refusal cannot be forged in transit."""
+    response = await handler(request)
+    if request.path in SIGNED_PATHS and isinstance(response, web.Response) and isinstance(response.body, bytes):
+        key = request.app[SERVICES].keyring.signing_key
+        response.headers["Content-Digest"] = content_digest(response.body)
+        response.headers.update(sign_response(status=response.status, headers=response.headers, kid=key.kid,
+                                              private_key=key.private))
+    return response
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = await SqliteStore.open(app[CONFIG].db_path)
+    app[STORE] = store
+    yield
+    await store.close()
+
+
+async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        app[SESSION] = session
+        yield
+
+
+async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
+    config, store = app[CONFIG], app[STORE]
+    keyring = KeyRing(config.keys_dir)
+    partner_keys = PartnerKeys(config.partners)
+    nonces = NonceCache(config.clock_skew_s)
+    nonces.load(await store.recent_nonces(int(time.time()) - 2 * config.clock_skew_s))
+    transports: dict[str, Transport] = {
+        "native-http": NativeHttpTransport(config, app[SESSION], keyring, partner_keys),
+    }
+    worker = DeliveryWorker(config, store, transports)
+    app[WORKER] = worker
+    app[SERVICES] = Services(
+        config=config, store=store, keyring=keyring, partner_keys=partner_keys, nonces=nonces,
+        verifier=InboundVerifier(config, partner_keys, nonces),
+        acceptor=Acceptor(config, store, keyring, worker.wake),
+    )
+    worker.start()
+    yield
+    await worker.stop(config.shutdown_timeout_s)
+
+
+def make_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[sign_responses, problems_middleware],
+                          client_max_size=config.max_body_bytes)
+    app[CONFIG] = config
+    app.cleanup_ctx.extend([_store_ctx, _session_ctx, _engine_ctx])
+    app.router.add_post("/v1/messages", messages.post_messages)
+    app.router.add_post("/v1/cases", cases.post_cases)
+    app.router.add_get("/v1/cases/{case_id}", cases.get_case)
+    app.router.add_get("/.well-known/hotline-gateway/keys", health.jwks)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    return app

@@ -1,0 +1,178 @@
+"""``init``, ``serve``, ``status``, ``audit verify`` and ``retry``: running one gateway."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway import config as config_mod
+from gateway.cli.output import emit, table
+from gateway.crypto.keydir import generate
+from gateway.errors import BadInput
+from gateway.service import serve
+from gateway.store.audit import AuditBroken
+from gateway.store.sqlite import SqliteStore
+
+INIT_TEMPLATE = """\
+# hotline-gateway configuration written by `hotline-gateway init`.
+# Paths are relative to this file. Reference: README.md and schemas/config.schema.json.
+
+[gateway]
+id = "{id}"                 # our party id, as partners know us
+country = "{country}"       # where we are: decides what is hosted "at home"
+role = "hotline"
+host = "127.0.0.1"
+port = {port}
+data_dir = "data"           # the SQLite store lives here
+keys_dir = "keys"           # our key directory: keyring.json (public) and *.key (private, 0600)
+intake_token_file = "intake.token"   # bearer token of the local case system (POST /v1/cases)
+max_body_bytes = 1048576
+clock_skew_s = 300
+
+[delivery]
+deadline_s = 86400          # after this a delivery that keeps failing becomes a dead letter
+base_delay_s = 1.0
+max_delay_s = 600.0
+batch_size = 100
+concurrency = 4
+
+# Partners: one block each. Their public keys go in a key directory or keyring.json (`keys`).
+# [[partners]]
+# id = "DE-HOTLINE"
+# kind = "hotline"           # hotline | law_enforcement | network | host | platform
+# country = "DE"
+# endpoint = "https://gateway.hotline.invalid/v1/messages"
+# format = "native"
+# transport = "native-http"
+# keys = "partners/DE-HOTLINE"
+# categories = ["csam", "csem", "ncii"]
+# tlp_max = "amber"
+# receive_reporter = false
+partners = []
+
+# Routing: without [[routes]] blocks the national-hotline defaults apply (see README: Routing).
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("init", parents=[common], help="write a runnable single-node configuration with fresh keys")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--id", default="XX-HOTLINE", help="our party id (default: XX-HOTLINE)")
+    p.add_argument("--country", default="XX", help="our ISO 3166 country code")
+    p.add_argument("--port", type=int, default=8443)
+    p.set_defaults(run=run_init)
+
+    p = sub.add_parser("serve", parents=[common], help="run the gateway until SIGTERM")
+    p.add_argument("--config", required=True, metavar="FILE")
+    p.set_defaults(run=run_serve)
+
+    p = sub.add_parser("status", parents=[common], help="per partner: queued, in flight, delivered, dead letters")
+    p.add_argument("--config", required=True, metavar="FILE")
+    p.set_defaults(run=run_status)
+
+    p = sub.add_parser("audit", parents=[common], help="audit trail commands")
+    audit_sub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    v = audit_sub.add_parser("verify", parents=[common], help="check the audit hash chain; names the first bad entry")
+    v.add_argument("--config", required=True, metavar="FILE")
+    v.set_defaults(run=run_audit_verify)
+
+    p = sub.add_parser("retry", parents=[common], help="put dead letters back in the queue")
+    p.add_argument("--config", required=True, metavar="FILE")
+    p.add_argument("--partner", help="only this partner's dead letters")
+    p.set_defaults(run=run_retry)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    cfg = root / "config.toml"
+    if cfg.exists():
+        raise BadInput(f"{cfg}: already exists; not overwriting")
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "partners").mkdir(exist_ok=True)
+    kid = f"{args.id}-{time.strftime('%Y%m%d')}"
+    generate(root / "keys", kid, owner=args.id)
+    token_file = root / "intake.token"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(32) + "\n")
+    cfg.write_text(INIT_TEMPLATE.format(id=args.id, country=args.country, port=args.port), encoding="utf-8")
+    config_mod.load(cfg)  # what we write must load
+    emit(args, {"config": str(cfg), "kid": kid, "intake_token_file": str(token_file)},
+         f"wrote {cfg}\nsigning key {kid} in {root / 'keys'}\nintake token in {token_file}\n"
+         f"run: hotline-gateway serve --config {cfg}")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    config = config_mod.load(args.config)
+    asyncio.run(serve(config))
+    return 0
+
+
+async def _with_store(config_file: str) -> tuple[config_mod.Config, SqliteStore]:
+    config = config_mod.load(config_file)
+    if not config.db_path.exists():
+        raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
+    return config, await SqliteStore.open(config.db_path, recover=False)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        config, store = await _with_store(args.config)
+        try:
+            stats = await store.partner_status()
+            circuits = await store.circuits()
+        finally:
+            await store.close()
+        now = time.time()
+        data: list[dict[str, Any]] = []
+        for pid in sorted(set(config.partners) | set(stats)):
+            st = stats.get(pid)
+            data.append({
+                "partner": pid, "queued": st.queued if st else 0, "in_flight": st.in_flight if st else 0,
+                "delivered": st.delivered if st else 0, "dead": st.dead if st else 0,
+                "oldest_queued_s": round(now - st.oldest_queued_at, 1) if st and st.oldest_queued_at else None,
+                "last_error": st.last_error if st else None, "circuit": circuits.get(pid, "closed"),
+            })
+        rows = [[str(d["partner"]), str(d["queued"]), str(d["in_flight"]), str(d["delivered"]), str(d["dead"]),
+                 str(d["circuit"]), str(d["last_error"] or "")[:60]] for d in data]
+        emit(args, {"gateway": config.id, "partners": data},
+             table(rows, ["partner", "queued", "in flight", "delivered", "dead", "circuit", "last error"]))
+        return 0
+
+    return asyncio.run(go())
+
+
+def run_audit_verify(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        _, store = await _with_store(args.config)
+        try:
+            summary = await store.verify_audit()
+        except AuditBroken as exc:
+            emit(args, {"ok": False, "first_bad_entry": exc.seq, "reason": exc.message}, f"BROKEN: {exc.message}")
+            return 1
+        finally:
+            await store.close()
+        emit(args, {"ok": True, "entries": summary.entries, "head": summary.head},
+             f"ok: {summary.entries} entries, head {summary.head}")
+        return 0
+
+    return asyncio.run(go())
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        config, store = await _with_store(args.config)
+        try:
+            count = await store.requeue_dead(args.partner, deadline_s=config.delivery.deadline_s)
+        finally:
+            await store.close()
+        emit(args, {"requeued": count}, f"requeued {count} dead letter(s)")
+        return 0
+
+    return asyncio.run(go())

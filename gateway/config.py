@@ -1,0 +1,195 @@
+"""Configuration: one TOML file per gateway, checked against ``schemas/config.schema.json``.
+
+Every error names the file and the field path, so an operator can fix a config without reading code.
+Relative paths in the file are relative to the file itself, so a config directory can move as a whole.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import ConfigError, FieldProblem, ValidationError
+from gateway.model import Category, Tlp
+from gateway.pipeline.validate import SchemaValidator
+from schemas import path as schema_path
+
+#: destinations that routing resolves per item rather than naming a partner
+SYMBOLIC_DESTINATIONS = frozenset({"@hotline", "@host", "@network"})
+#: kinds of partner that must never receive reporter data, whatever the config says
+NEVER_REPORTER = frozenset({"host", "platform", "network"})
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    deadline_s: float = 24 * 3600
+    base_delay_s: float = 1.0
+    max_delay_s: float = 600.0
+    batch_size: int = 100
+    concurrency: int = 4
+    timeout_s: float = 30.0
+    circuit_failures: int = 5
+    circuit_reset_s: float = 30.0
+    poll_interval_s: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    id: str
+    kind: str
+    country: str | None = None
+    name: str | None = None
+    endpoint: str | None = None
+    format: str = "native"
+    transport: str = "native-http"
+    keys: Path | None = None
+    categories: frozenset[Category] = frozenset(Category)
+    tlp_max: Tlp = Tlp.AMBER
+    receive_reporter: bool = False
+    may_send: bool = True
+    asns: frozenset[int] = frozenset()
+    organisations: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str
+    to: tuple[str, ...]
+    origin: frozenset[str] | None = None
+    category: frozenset[str] | None = None
+    legal_class: frozenset[str] | None = None
+    hosted_in: frozenset[str] | None = None
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    id: str
+    country: str
+    role: str
+    host: str
+    port: int
+    public_url: str
+    data_dir: Path
+    keys_dir: Path
+    intake_token: str | None
+    max_body_bytes: int
+    clock_skew_s: int
+    shutdown_timeout_s: float
+    delivery: DeliverySettings
+    partners: dict[str, Partner]
+    routes: tuple[Route, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "gateway.sqlite3"
+
+    def partner(self, partner_id: str) -> Partner:
+        try:
+            return self.partners[partner_id]
+        except KeyError:
+            raise ConfigError(f"{self.path}: no partner {partner_id!r}") from None
+
+
+def default_routes() -> list[dict[str, Any]]:
+    """A national hotline's defaults: police and host at home, the hosting country's hotline abroad."""
+    return [
+        {"name": "not-illegal-stays-here", "legal_class": ["not_illegal"], "to": [], "final": True},
+        {"name": "partner-cases-stay-with-us", "origin": ["partner"], "hosted_in": ["partner", "elsewhere", "unknown"],
+         "to": [], "final": True},
+        {"name": "illegal-at-home-to-police", "legal_class": ["baseline", "national"], "hosted_in": ["home"],
+         "to": ["@police"]},
+        {"name": "illegal-at-home-notice-to-host", "legal_class": ["baseline", "national"], "hosted_in": ["home"],
+         "to": ["@host"]},
+        {"name": "hosted-in-partner-country", "hosted_in": ["partner"], "to": ["@hotline"], "final": True},
+        {"name": "hosted-elsewhere-to-network", "hosted_in": ["elsewhere", "unknown"], "to": ["@network"],
+         "final": True},
+    ]
+
+
+@functools.cache
+def _validator() -> SchemaValidator:
+    return SchemaValidator.from_file(schema_path("config.schema.json"))
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def parse(raw: dict[str, Any], path: Path) -> Config:
+    """Build a Config from the TOML document; raises ValidationError/ConfigError naming the file and field."""
+    _validator().validate(raw, source=str(path))
+    base = path.parent
+    gw = raw["gateway"]
+    problems: list[FieldProblem] = []
+    partners: dict[str, Partner] = {}
+    for i, p in enumerate(raw.get("partners", [])):
+        where = f"$.partners[{i}]"
+        if p["id"] in partners:
+            problems.append(FieldProblem(f"{where}.id", f"duplicate partner id {p['id']!r}"))
+        if p.get("receive_reporter") and p["kind"] in NEVER_REPORTER:
+            problems.append(FieldProblem(f"{where}.receive_reporter", f"a {p['kind']} never receives reporter data"))
+        transport = p.get("transport", "native-http")
+        if transport in {"native-http", "https", "iccam-api", "cybertip-api"} and "endpoint" not in p:
+            problems.append(FieldProblem(f"{where}.endpoint", f"is required for transport {transport}"))
+        partners[p["id"]] = Partner(
+            id=p["id"], kind=p["kind"], country=p.get("country"), name=p.get("name"), endpoint=p.get("endpoint"),
+            format=p.get("format", "native"), transport=transport,
+            keys=_resolve(base, p["keys"]) if "keys" in p else None,
+            categories=frozenset(Category(c) for c in p.get("categories", list(Category))),
+            tlp_max=Tlp(p.get("tlp_max", "amber")), receive_reporter=bool(p.get("receive_reporter", False)),
+            may_send=bool(p.get("may_send", p["kind"] in {"hotline", "law_enforcement", "network"})),
+            asns=frozenset(p.get("asns", [])), organisations=frozenset(p.get("organisations", [])),
+        )
+    routes = []
+    for i, r in enumerate(raw.get("routes", default_routes())):
+        for j, dest in enumerate(r["to"]):
+            if dest not in partners and dest not in SYMBOLIC_DESTINATIONS | {"@police"}:
+                problems.append(FieldProblem(f"$.routes[{i}].to[{j}]", f"no partner {dest!r}"))
+        routes.append(Route(
+            name=r["name"], to=tuple(r["to"]), final=bool(r.get("final", False)),
+            origin=frozenset(r["origin"]) if "origin" in r else None,
+            category=frozenset(r["category"]) if "category" in r else None,
+            legal_class=frozenset(r["legal_class"]) if "legal_class" in r else None,
+            hosted_in=frozenset(r["hosted_in"]) if "hosted_in" in r else None,
+        ))
+    token = gw.get("intake_token")
+    if token is None and "intake_token_file" in gw:
+        token_path = _resolve(base, gw["intake_token_file"])
+        try:
+            token = token_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(FieldProblem("$.gateway.intake_token_file", f"cannot read {token_path}: {exc.strerror}"))
+    if problems:
+        raise ValidationError(problems, source=str(path))
+    host = gw.get("host", "127.0.0.1")
+    port = int(gw.get("port", 8443))
+    return Config(
+        path=path, id=gw["id"], country=gw["country"], role=gw.get("role", "hotline"), host=host, port=port,
+        public_url=gw.get("public_url", f"http://{host}:{port}"),
+        data_dir=_resolve(base, gw.get("data_dir", "data")), keys_dir=_resolve(base, gw.get("keys_dir", "keys")),
+        intake_token=token, max_body_bytes=int(gw.get("max_body_bytes", 1024 * 1024)),
+        clock_skew_s=int(gw.get("clock_skew_s", 300)), shutdown_timeout_s=float(gw.get("shutdown_timeout_s", 10)),
+        delivery=DeliverySettings(**raw.get("delivery", {})), partners=partners, routes=tuple(routes), raw=raw,
+    )
+
+
+def load(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse(raw, path.resolve())

@@ -1,0 +1,93 @@
+"""Accept: the transactional heart. Validated cases are routed, encoded and signed for every destination,
+and the case, its outbox rows and their audit entries are committed together, before anyone is told "yes".
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from gateway.config import Config
+from gateway.log import get_logger
+from gateway.model import Case, MessageType, dump_case, format_timestamp
+from gateway.pipeline.encode import encode_for, project
+from gateway.pipeline.route import Router
+from gateway.pipeline.sign import KeyRing, payload_digest, sign_payload
+from gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, StoredCase
+from gateway.store.sqlite import SqliteStore
+
+log = get_logger("gateway.accept")
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    case_ids: list[str]
+    fresh: list[bool]
+    deliveries: int
+
+
+class Acceptor:
+    def __init__(self, config: Config, store: SqliteStore, keyring: KeyRing, wake: Callable[[str], None]) -> None:
+        self.config = config
+        self.store = store
+        self.keyring = keyring
+        self.router = Router(config)
+        self.wake = wake
+
+    def build(
+        self,
+        cases: list[Case],
+        origin: str,
+        *,
+        inbound: list[InboundRecord] | None = None,
+        message_id: str | None = None,
+        nonce: tuple[str, str, int] | None = None,
+    ) -> Intake:
+        """Everything to commit for these cases (CPU only: routing, encoding, signing)."""
+        now = time.time()
+        at = datetime.now(UTC)
+        key = self.keyring.signing_key
+        deadline = now + self.config.delivery.deadline_s
+        intake = Intake(inbound=list(inbound or []), nonce=nonce)
+        for case in cases:
+            case_id = str(case.case_id)
+            routing = self.router.route(case, origin)
+            intake.cases.append(StoredCase(
+                case_id=case_id, origin=origin, received_at=format_timestamp(case.received_at),
+                category=case.category.value, doc=orjson.dumps(dump_case(case), option=orjson.OPT_SORT_KEYS),
+                routing=orjson.dumps([d.as_dict() for d in routing.decisions]), message_id=message_id,
+            ))
+            intake.audit.append(AuditEntry("case.accepted", message_id=message_id, case_id=case_id,
+                                           partner=None if origin == "local" else origin,
+                                           detail=f"{len(case.items)} items, {len(routing.destinations)} destinations"))
+            for routed in routing.destinations:
+                partner = routed.partner
+                payload = encode_for(partner, project(case, partner, routed.item_ids, sender=self.config.id, at=at))
+                digest = payload_digest(payload)
+                jws = sign_payload(payload, key)
+                out_id = str(uuid.uuid4())
+                intake.deliveries.append(Delivery(
+                    message_id=out_id, case_id=case_id, partner=partner.id, format=partner.format,
+                    transport=partner.transport, message_type=MessageType.NOTIFY.value, payload=payload,
+                    payload_sha256=digest, signature=jws, created_at=now, next_attempt_at=now, deadline_at=deadline,
+                ))
+                intake.audit.append(AuditEntry("message.queued", message_id=out_id, case_id=case_id,
+                                               partner=partner.id, payload_sha256=digest, signatures=[jws],
+                                               detail=",".join(routed.rules)))
+        return intake
+
+    async def accept(self, intake: Intake) -> AcceptResult:
+        started = time.perf_counter()
+        fresh = await self.store.commit_intake(intake)
+        partners = {d.partner for d in intake.deliveries}
+        for partner in partners:
+            self.wake(partner)
+        for case, new in zip(intake.cases, fresh, strict=True):
+            log.info("case.accepted", case_id=case.case_id, origin=case.origin, message_id=case.message_id,
+                     new=new, duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        return AcceptResult([c.case_id for c in intake.cases], fresh, len(intake.deliveries))

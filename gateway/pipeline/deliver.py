@@ -1,0 +1,181 @@
+"""Deliver: a worker drains the outbox, a few lanes per partner, each behind that partner's circuit breaker.
+
+A lane claims a batch of due deliveries, sends it through the partner's transport and records the
+outcome. Intake wakes the partner's lanes, so a fresh case leaves at once rather than at the next
+poll. When a partner keeps failing, its breaker opens and no lane calls it until the reset time has
+passed; then one probe decides whether it closes again. On shutdown, lanes finish the batch in hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.config import Config, Partner
+from gateway.errors import DeliveryError, PermanentDeliveryError
+from gateway.log import get_logger
+from gateway.pipeline.outbox import fail, record
+from gateway.store.records import Delivery
+from gateway.store.sqlite import SqliteStore
+from gateway.transports.base import Transport
+
+log = get_logger("gateway.deliver")
+
+
+class Circuit(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(slots=True)
+class CircuitBreaker:
+    threshold: int
+    reset_s: float
+    failures: int = 0
+    opened_at: float = 0.0
+    probing: bool = False
+
+    @property
+    def state(self) -> Circuit:
+        if self.failures < self.threshold:
+            return Circuit.CLOSED
+        return Circuit.HALF_OPEN if time.monotonic() - self.opened_at >= self.reset_s else Circuit.OPEN
+
+    def allow(self) -> bool:
+        state = self.state
+        if state is Circuit.CLOSED:
+            return True
+        if state is Circuit.HALF_OPEN and not self.probing:
+            self.probing = True
+            return True
+        return False
+
+    def wait_s(self) -> float:
+        return max(0.0, self.reset_s - (time.monotonic() - self.opened_at))
+
+    def success(self) -> None:
+        self.failures, self.probing = 0, False
+
+    def failure(self) -> None:
+        self.failures += 1
+        self.probing = False
+        if self.failures >= self.threshold:
+            self.opened_at = time.monotonic()
+
+
+class DeliveryWorker:
+    def __init__(self, config: Config, store: SqliteStore, transports: dict[str, Transport]) -> None:
+        self.config = config
+        self.store = store
+        self.transports = transports
+        self.breakers = {
+            p: CircuitBreaker(config.delivery.circuit_failures, config.delivery.circuit_reset_s)
+            for p in config.partners
+        }
+        self._events = {p: asyncio.Event() for p in config.partners}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._published: dict[str, Circuit] = {}
+        self._running = False
+        self._busy = 0
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def wake(self, partner: str) -> None:
+        event = self._events.get(partner)
+        if event is not None:
+            event.set()
+
+    def start(self) -> None:
+        self._running = True
+        for partner in self.config.partners.values():
+            if partner.transport not in self.transports:
+                log.warning("partner.no_transport", partner=partner.id, transport=partner.transport)
+                continue
+            for lane in range(self.config.delivery.concurrency):
+                self._tasks.append(asyncio.create_task(self._lane(partner, lane), name=f"deliver-{partner.id}-{lane}"))
+
+    async def stop(self, timeout: float) -> None:
+        """Stop claiming work; give batches in flight ``timeout`` seconds to finish."""
+        self._running = False
+        for event in self._events.values():
+            event.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._tasks.clear()
+
+    async def _idle(self, partner: Partner, event: asyncio.Event) -> None:
+        next_due = await self.store.next_due(partner.id)
+        delay = 1.0 if next_due is None else min(max(next_due - time.time(), 0.005), 1.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=delay)
+
+    async def _publish(self, partner: str, breaker: CircuitBreaker) -> None:
+        """Record circuit changes in the store, so ``status`` can show them from another process."""
+        state = Circuit.OPEN if breaker.failures >= breaker.threshold else Circuit.CLOSED
+        if self._published.get(partner, Circuit.CLOSED) is not state:
+            self._published[partner] = state
+            log.warning("circuit.changed", partner=partner, circuit=state.value, failures=breaker.failures)
+            await self.store.set_circuit(partner, state.value, breaker.failures)
+
+    async def _lane(self, partner: Partner, lane: int) -> None:
+        transport = self.transports[partner.transport]
+        breaker = self.breakers[partner.id]
+        event = self._events[partner.id]
+        settings = self.config.delivery
+        batch_size = min(settings.batch_size, transport.max_batch)
+        while self._running:
+            try:
+                if not breaker.allow():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(event.wait(), timeout=max(breaker.wait_s(), 0.01))
+                    event.clear()
+                    continue
+                event.clear()
+                batch = await self.store.claim_due(partner.id, time.time(), batch_size)
+                if not batch:
+                    breaker.probing = False
+                    await self._idle(partner, event)
+                    continue
+                await self._send(partner, transport, breaker, batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("lane.failed", partner=partner.id, lane=lane)
+                await asyncio.sleep(1.0)
+
+    async def _send(self, partner: Partner, transport: Transport, breaker: CircuitBreaker,
+                    batch: list[Delivery]) -> None:
+        started = time.perf_counter()
+        try:
+            outcomes = await transport.send(partner, batch)
+        except PermanentDeliveryError as exc:
+            breaker.success()  # the partner answered; the content is the problem
+            if len(batch) > 1:
+                # Find the one bad message instead of dead-lettering the whole batch with it.
+                for d in batch:
+                    await self._send(partner, transport, breaker, [d])
+                return
+            await fail(self.store, batch, exc, self.config.delivery)
+            return
+        except DeliveryError as exc:
+            breaker.failure()
+            log.info("batch.failed", partner=partner.id, size=len(batch), error=exc.code, circuit=breaker.state.value)
+            await fail(self.store, batch, exc, self.config.delivery)
+            await self._publish(partner.id, breaker)
+            return
+        breaker.success()
+        await self._publish(partner.id, breaker)
+        delivered, failed = await record(self.store, outcomes, self.config.delivery)
+        log.debug("batch.sent", partner=partner.id, size=len(batch), delivered=delivered, failed=failed,
+                  duration_ms=round((time.perf_counter() - started) * 1000, 1))

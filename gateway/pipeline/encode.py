@@ -1,0 +1,37 @@
+"""Encode: cut a case down to what one destination may see, then write it in that destination's format.
+
+Data minimisation happens here, once, for every transport: only the items routed to the partner,
+and reporter data only for partners explicitly allowed to receive it (never hosts or platforms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from gateway import registry
+from gateway.config import NEVER_REPORTER, Partner
+from gateway.model import Case, CustodyEntry, CustodyEvent, Reporter, ReporterKind
+
+
+def may_receive_reporter(partner: Partner) -> bool:
+    return partner.receive_reporter and partner.kind not in NEVER_REPORTER
+
+
+def project(case: Case, partner: Partner, item_ids: list[str], *, sender: str, at: datetime) -> Case:
+    """The copy of ``case`` that ``partner`` receives."""
+    wanted = set(item_ids)
+    reporter = case.reporter
+    if reporter.identifies_someone and not may_receive_reporter(partner):
+        reporter = Reporter(ReporterKind.WITHHELD)
+    custody = [*case.custody, CustodyEntry(at=at, by=sender, event=CustodyEvent.FORWARDED, note=f"to {partner.id}")]
+    return dataclasses.replace(
+        case,
+        items=[i for i in case.items if str(i.item_id) in wanted],
+        reporter=reporter,
+        custody=custody[-1000:],
+    )
+
+
+def encode_for(partner: Partner, case: Case) -> bytes:
+    return registry.get(partner.format).encode(case)

@@ -1,0 +1,77 @@
+"""Outbox policy: what happens to a delivery after an attempt — done, retried later, or dead-lettered.
+
+Retries back off exponentially with full jitter (so a partner coming back is not hit by every
+gateway at once), and stop at the delivery's deadline, when it becomes a dead letter with its last
+error; ``hotline-gateway retry`` puts dead letters back in the queue.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from gateway.config import DeliverySettings
+from gateway.errors import DeliveryError, PermanentDeliveryError
+from gateway.log import get_logger
+from gateway.store.records import AuditEntry, Delivery
+from gateway.store.sqlite import SqliteStore
+from gateway.transports.base import Outcome
+
+log = get_logger("gateway.outbox")
+
+
+def backoff(attempts: int, settings: DeliverySettings, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt: full jitter under an exponential cap."""
+    cap = min(settings.max_delay_s, settings.base_delay_s * (2 ** max(attempts - 1, 0)))
+    return settings.base_delay_s / 2 + (rng or random).uniform(0, cap)
+
+
+async def record(store: SqliteStore, outcomes: list[Outcome], settings: DeliverySettings) -> tuple[int, int]:
+    """Write the results of one attempt; returns (delivered, failed)."""
+    done = [(o.delivery, o.receipt) for o in outcomes if o.receipt is not None]
+    if done:
+        await store.mark_delivered(
+            [(d, r) for d, r in done if r is not None],
+            [AuditEntry("message.delivered", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
+                        payload_sha256=d.payload_sha256, signatures=[r or ""]) for d, r in done],
+        )
+        for o in outcomes:
+            if o.receipt is not None:
+                log.info("message.delivered", message_id=o.delivery.message_id, case_id=o.delivery.case_id,
+                         partner=o.delivery.partner, attempts=o.delivery.attempts, duplicate=o.duplicate,
+                         latency_ms=round((time.time() - o.delivery.created_at) * 1000, 1))
+    failed = [o for o in outcomes if o.error is not None]
+    for o in failed:
+        assert o.error is not None
+        await fail(store, [o.delivery], o.error, settings)
+    return len(done), len(failed)
+
+
+async def fail(store: SqliteStore, deliveries: list[Delivery], error: DeliveryError,
+               settings: DeliverySettings) -> None:
+    """Schedule a retry for each delivery, or dead-letter it when retrying cannot help or time is up."""
+    now = time.time()
+    retry: dict[float, list[Delivery]] = {}
+    dead: list[Delivery] = []
+    for d in deliveries:
+        at = now + backoff(d.attempts, settings)
+        if isinstance(error, PermanentDeliveryError) or at > d.deadline_at:
+            dead.append(d)
+        else:
+            retry.setdefault(round(at, 3), []).append(d)
+    reason = f"{error.code}: {error.message}"
+    for at, group in retry.items():
+        await store.mark_failed(group, reason, retry_at=at, audit=[])
+        for d in group:
+            log.info("message.retry", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
+                     attempts=d.attempts, retry_in_s=round(at - now, 2), error=error.code)
+    if dead:
+        why = reason if isinstance(error, PermanentDeliveryError) else f"deadline passed; last error {reason}"
+        await store.mark_failed(
+            dead, why, retry_at=None,
+            audit=[AuditEntry("message.dead_lettered", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
+                              payload_sha256=d.payload_sha256, detail=why[:500]) for d in dead],
+        )
+        for d in dead:
+            log.warning("message.dead_lettered", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
+                        attempts=d.attempts, error=error.code)

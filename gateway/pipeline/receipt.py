@@ -1,0 +1,83 @@
+"""Receipts: the receiver's signed word that it durably holds a message (non-repudiation of receipt).
+
+A receipt is a compact JWS whose payload is the canonical JSON of
+``{message_id, payload_sha256, received_at, receiver}``; the sender verifies it with the receiver's
+published keys and checks that it names the message and digest it sent.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from gateway.crypto.jws import sign_detached, verify_detached
+from gateway.crypto.keydir import KeyDirectory
+from gateway.crypto.keys import SigningKey
+from gateway.errors import BadSignature, MalformedSignature
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    message_id: str
+    payload_sha256: str
+    received_at: str
+    receiver: str
+    jws: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"message_id": self.message_id, "payload_sha256": self.payload_sha256,
+                "received_at": self.received_at, "receiver": self.receiver, "jws": self.jws}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_receipt(message_id: str, payload_sha256: str, received_at: str, receiver: str, key: SigningKey) -> Receipt:
+    body = orjson.dumps(
+        {"message_id": message_id, "payload_sha256": payload_sha256, "received_at": received_at, "receiver": receiver},
+        option=orjson.OPT_SORT_KEYS,
+    )
+    header, _, signature = sign_detached(body, key).partition("..")
+    return Receipt(message_id, payload_sha256, received_at, receiver, f"{header}.{_b64(body)}.{signature}")
+
+
+def _payload(jws: str) -> tuple[bytes, Any]:
+    parts = jws.split(".")
+    if len(parts) != 3 or not parts[1]:
+        raise MalformedSignature("receipt is not a compact JWS with a payload")
+    try:
+        body = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        return body, orjson.loads(body)
+    except (ValueError, orjson.JSONDecodeError):
+        raise MalformedSignature("receipt payload is not base64url JSON") from None
+
+
+def receipt_claims(jws: str) -> dict[str, Any]:
+    """What a stored receipt says, for display; it was verified when it was recorded."""
+    claims = _payload(jws)[1]
+    return {**(claims if isinstance(claims, dict) else {}), "jws": jws}
+
+
+def verify_receipt(
+    jws: str,
+    keys: KeyDirectory | Callable[[str], Ed25519PublicKey],
+    *,
+    message_id: str,
+    payload_sha256: str,
+    receiver: str,
+) -> Receipt:
+    """Check a receipt's signature and that it acknowledges exactly this message; raises if not."""
+    parts = jws.split(".")
+    body, claims = _payload(jws)
+    verify_detached(body, f"{parts[0]}..{parts[2]}", keys)
+    expected = {"message_id": message_id, "payload_sha256": payload_sha256, "receiver": receiver}
+    for name, value in expected.items():
+        if not isinstance(claims, dict) or claims.get(name) != value:
+            raise BadSignature(f"receipt does not acknowledge this message ({name} differs)", code="receipt_mismatch")
+    return Receipt(message_id, payload_sha256, str(claims.get("received_at")), receiver, jws)

@@ -1,0 +1,54 @@
+"""The audit hash chain: each entry commits to the previous one, so any change, removal or reordering shows.
+
+``entry_hash = sha256(prev_hash || canonical JSON of the entry)``. The first entry's prev_hash is 64 zeros.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway.errors import GatewayError
+
+GENESIS = "0" * 64
+FIELDS = ("seq", "at", "kind", "message_id", "case_id", "partner", "payload_sha256", "signatures", "detail")
+
+
+class AuditBroken(GatewayError):
+    """The chain does not verify; ``seq`` is the first entry that is wrong or missing."""
+
+    code = "audit_broken"
+
+    def __init__(self, seq: int, reason: str) -> None:
+        self.seq = seq
+        super().__init__(f"audit entry {seq}: {reason}")
+
+
+def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    body = orjson.dumps({k: row[k] for k in FIELDS}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSummary:
+    entries: int
+    head: str
+
+
+def verify_chain(rows: Iterable[dict[str, Any]]) -> ChainSummary:
+    """Walk the chain in seq order; raises AuditBroken naming the first bad entry."""
+    prev, expected_seq, count = GENESIS, 1, 0
+    for row in rows:
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            raise AuditBroken(expected_seq, f"missing (next entry found is {seq})")
+        if row["prev_hash"] != prev:
+            raise AuditBroken(seq, "does not follow the entry before it (removed or reordered)")
+        if entry_hash(prev, row) != row["hash"]:
+            raise AuditBroken(seq, "content changed since it was written")
+        prev, expected_seq, count = row["hash"], seq + 1, count + 1
+    return ChainSummary(count, prev)

@@ -1,0 +1,83 @@
+"""Versioned schema of the SQLite store: one script per version, applied in order, tracked by user_version."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: inbound messages, cases, the outbox, the audit chain and seen nonces.
+    """
+    CREATE TABLE inbound (
+        message_id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        kid TEXT,
+        received_at TEXT NOT NULL,
+        payload_sha256 TEXT NOT NULL,
+        receipt TEXT NOT NULL
+    );
+    CREATE TABLE cases (
+        case_id TEXT PRIMARY KEY,
+        origin TEXT NOT NULL,
+        message_id TEXT,
+        received_at TEXT NOT NULL,
+        category TEXT NOT NULL,
+        doc BLOB NOT NULL,
+        routing BLOB NOT NULL,
+        stored_at REAL NOT NULL
+    );
+    CREATE TABLE deliveries (
+        message_id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(case_id),
+        partner TEXT NOT NULL,
+        format TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        payload_sha256 TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        deadline_at REAL NOT NULL,
+        last_error TEXT,
+        receipt TEXT,
+        delivered_at REAL
+    );
+    CREATE INDEX deliveries_due ON deliveries(partner, state, next_attempt_at);
+    CREATE INDEX deliveries_case ON deliveries(case_id);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message_id TEXT,
+        case_id TEXT,
+        partner TEXT,
+        payload_sha256 TEXT,
+        signatures TEXT NOT NULL,
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TABLE nonces (
+        kid TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (kid, nonce)
+    ) WITHOUT ROWID;
+    CREATE TABLE partner_state (
+        partner TEXT PRIMARY KEY,
+        circuit TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        changed_at REAL NOT NULL
+    );
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to the newest version; returns that version."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)

@@ -1,0 +1,96 @@
+"""What the store keeps: plain records shared by the store interface and its implementations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class DeliveryState(StrEnum):
+    QUEUED = "queued"
+    IN_FLIGHT = "in_flight"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    """One link of the audit chain: what happened to which message, with its digest and signatures."""
+
+    kind: str
+    message_id: str | None = None
+    case_id: str | None = None
+    partner: str | None = None
+    payload_sha256: str | None = None
+    signatures: list[str] = field(default_factory=list)
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class InboundRecord:
+    """A message accepted from a partner (or a local submission), kept to answer resends with the same receipt."""
+
+    message_id: str
+    sender: str
+    received_at: str
+    payload_sha256: str
+    receipt: str
+    kid: str | None = None
+
+
+@dataclass(slots=True)
+class StoredCase:
+    case_id: str
+    origin: str
+    received_at: str
+    category: str
+    doc: bytes
+    routing: bytes
+    message_id: str | None = None
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One outbound message in the outbox: its bytes are fixed once, so every retry sends the same thing."""
+
+    message_id: str
+    case_id: str
+    partner: str
+    format: str
+    transport: str
+    message_type: str
+    payload: bytes
+    payload_sha256: str
+    signature: str
+    created_at: float
+    next_attempt_at: float
+    deadline_at: float
+    state: DeliveryState = DeliveryState.QUEUED
+    attempts: int = 0
+    last_error: str | None = None
+    receipt: str | None = None
+    delivered_at: float | None = None
+
+
+@dataclass(slots=True)
+class Intake:
+    """Everything one accepted submission writes, committed together or not at all."""
+
+    inbound: list[InboundRecord] = field(default_factory=list)
+    cases: list[StoredCase] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    nonce: tuple[str, str, int] | None = None
+    #: a case id already stored with other content: keep the first copy (partners) or refuse (local intake)
+    keep_first: bool = False
+
+
+@dataclass(slots=True)
+class PartnerStatus:
+    partner: str
+    queued: int = 0
+    in_flight: int = 0
+    delivered: int = 0
+    dead: int = 0
+    oldest_queued_at: float | None = None
+    last_error: str | None = None

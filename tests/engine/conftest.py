@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway import config as config_mod
+from gateway.demo import write_federation
+from gateway.service import RunningGateway
+
+
+@pytest.fixture
+def fed_paths(tmp_path: Path) -> dict[str, Path]:
+    return write_federation(tmp_path)
+
+
+@pytest.fixture
+async def federation(fed_paths: dict[str, Path]) -> AsyncIterator[dict[str, RunningGateway]]:
+    gateways = {gid: RunningGateway(config_mod.load(p)) for gid, p in fed_paths.items()}
+    for gw in gateways.values():
+        await gw.start()
+    yield gateways
+    for gw in gateways.values():
+        await gw.stop()
