@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,14 @@ class Partner:
     may_send: bool = True
     asns: frozenset[int] = frozenset()
     organisations: frozenset[str] = frozenset()
+    #: transport settings (credentials files, TLS material, ...); paths are relative to ``base``
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    base: Path = Path()
+
+    def option_path(self, name: str) -> Path | None:
+        """A file named in ``options``, resolved against the config file's folder."""
+        value = self.options.get(name)
+        return None if value is None else _resolve(self.base, str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             tlp_max=Tlp(p.get("tlp_max", "amber")), receive_reporter=bool(p.get("receive_reporter", False)),
             may_send=bool(p.get("may_send", p["kind"] in {"hotline", "law_enforcement", "network"})),
             asns=frozenset(p.get("asns", [])), organisations=frozenset(p.get("organisations", [])),
+            options=dict(p.get("options", {})), base=base,
         )
     routes = []
     for i, r in enumerate(raw.get("routes", default_routes())):

@@ -53,7 +53,6 @@ concurrency = 4
 # categories = ["csam", "csem", "ncii"]
 # tlp_max = "amber"
 # receive_reporter = false
-partners = []
 
 # Routing: without [[routes]] blocks the national-hotline defaults apply (see README: Routing).
 """

@@ -58,10 +58,17 @@ def _payload(jws: str) -> tuple[bytes, Any]:
         raise MalformedSignature("receipt payload is not base64url JSON") from None
 
 
-def receipt_claims(jws: str) -> dict[str, Any]:
-    """What a stored receipt says, for display; it was verified when it was recorded."""
-    claims = _payload(jws)[1]
-    return {**(claims if isinstance(claims, dict) else {}), "jws": jws}
+def receipt_claims(receipt: str) -> dict[str, Any]:
+    """What a stored receipt says, for display; it was verified when it was recorded.
+
+    Partners that sign speak JWS; systems that do not (a CyberTipline-style API, an SMTP server)
+    give an acknowledgement that the transport records as a JSON object, shown as it is.
+    """
+    if receipt.startswith("{"):
+        doc = orjson.loads(receipt)
+        return {**(doc if isinstance(doc, dict) else {}), "signed": False}
+    claims = _payload(receipt)[1]
+    return {**(claims if isinstance(claims, dict) else {}), "jws": receipt, "signed": True}
 
 
 def verify_receipt(

@@ -101,7 +101,7 @@ async def submit(session: aiohttp.ClientSession, gw: RunningGateway, cases: list
     async with session.post(
         f"{gw.url}/v1/cases",
         data=orjson.dumps([dump_case(c) for c in cases]),
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        headers={"Authorization": f"Bearer {gw.config.intake_token or TOKEN}", "Content-Type": "application/json"},
     ) as r:
         body = await r.read()
         assert r.status == 202, body
