@@ -83,7 +83,7 @@ class NativeHttpTransport:
             raise TransientDeliveryError(f"{partner.id} unreachable: {type(exc).__name__}: {exc}") from None
         keys = self.partner_keys.directory(partner.id)
         if status != 202:
-            code = _problem_code(data)
+            code = problem_code(data)
             detail = f"{partner.id} answered {status} {code}"
             if status in TRANSIENT_STATUS or code in TRANSIENT_CODES:
                 raise TransientDeliveryError(detail)
@@ -111,7 +111,8 @@ class NativeHttpTransport:
         return outcomes
 
 
-def _problem_code(data: bytes) -> str:
+def problem_code(data: bytes) -> str:
+    """The stable ``code`` of a problem+json answer, or "" when the body is not one."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -1,0 +1,87 @@
+"""``https``: one signed POST per message, in any format, to an endpoint that answers with a receipt.
+
+This is how a law-enforcement system that takes IODEF (or a platform that takes DSA notices) is
+reached: the body is the encoded document itself, not our envelope, so the receiver needs nothing of
+ours to read it. The request carries an RFC 9421 signature (covering the idempotency key as well),
+the detached JWS over the payload, and the message id as ``Idempotency-Key``; a resend of the same
+message is answered with the original receipt. The receipt must verify under the partner's keys.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import orjson
+from multidict import CIMultiDict
+
+from gateway import registry
+from gateway.config import Config, Partner
+from gateway.crypto.digest import content_digest, verify_content_digest
+from gateway.crypto.httpsig import sign_request, verify_response
+from gateway.errors import GatewayError, PermanentDeliveryError, TransientDeliveryError, VerificationError
+from gateway.pipeline.receipt import verify_receipt
+from gateway.pipeline.sign import KeyRing
+from gateway.pipeline.verify import PartnerKeys
+from gateway.store.records import Delivery
+from gateway.transports.base import Outcome
+from gateway.transports.native_http import TRANSIENT_CODES, TRANSIENT_STATUS, problem_code
+
+COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type", "idempotency-key", "jws-signature")
+
+
+class HttpsPostTransport:
+    name = "https"
+    max_batch = 1
+
+    def __init__(self, config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
+                 partner_keys: PartnerKeys) -> None:
+        self.config = config
+        self.session = session
+        self.keyring = keyring
+        self.partner_keys = partner_keys
+
+    def _headers(self, partner: Partner, d: Delivery) -> dict[str, str]:
+        assert partner.endpoint is not None
+        key = self.keyring.signing_key
+        headers = {
+            "Content-Type": registry.get(d.format).media_type,
+            "Content-Digest": content_digest(d.payload),
+            "Idempotency-Key": d.message_id,
+            "JWS-Signature": d.signature,
+            "Hotline-Sender": self.config.id,
+        }
+        headers.update(sign_request(method="POST", target_uri=partner.endpoint, headers=headers, kid=key.kid,
+                                    private_key=key.private, components=COMPONENTS))
+        return headers
+
+    async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
+        return [await self._one(partner, d) for d in deliveries]
+
+    async def _one(self, partner: Partner, d: Delivery) -> Outcome:
+        assert partner.endpoint is not None
+        timeout = aiohttp.ClientTimeout(total=self.config.delivery.timeout_s)
+        try:
+            async with self.session.post(partner.endpoint, data=d.payload, headers=self._headers(partner, d),
+                                         timeout=timeout) as resp:
+                data = await resp.read()
+                status, headers = resp.status, CIMultiDict(resp.headers)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransientDeliveryError(f"{partner.id} unreachable: {type(exc).__name__}: {exc}") from None
+        if status not in (200, 201, 202):
+            code = problem_code(data)
+            detail = f"{partner.id} answered {status} {code}".rstrip()
+            if status in TRANSIENT_STATUS or code in TRANSIENT_CODES:
+                return Outcome(d, error=TransientDeliveryError(detail))
+            return Outcome(d, error=PermanentDeliveryError(detail, code=code or "delivery_permanent"))
+        keys = self.partner_keys.directory(partner.id)
+        try:
+            verify_response(status=status, headers=headers, resolve=keys.resolve, max_skew=self.config.clock_skew_s)
+            verify_content_digest(headers.get("Content-Digest"), data)
+            jws = str(orjson.loads(data)["receipt"])
+            verify_receipt(jws, keys, message_id=d.message_id, payload_sha256=d.payload_sha256, receiver=partner.id)
+        except VerificationError as exc:
+            return Outcome(d, error=TransientDeliveryError(f"{partner.id} answer not verified: {exc.code}"))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return Outcome(d, error=TransientDeliveryError(f"{partner.id} answer carries no receipt"))
+        except GatewayError as exc:
+            return Outcome(d, error=TransientDeliveryError(f"{partner.id} receipt rejected: {exc.message}"))
+        return Outcome(d, receipt=jws, duplicate=status == 200)

@@ -1,0 +1,119 @@
+"""``smtp``: a takedown notice e-mailed to the host's abuse contact.
+
+The mail has a readable text part for the abuse desk, the encoded report (X-ARF for hosts) as an
+attachment, and the detached JWS of exactly those bytes, so the host can check who sent it and that
+nothing changed. SMTP has no idempotency: the Message-ID is derived from our message id, so a
+resend after an uncertain transfer is recognisable as the same notice. A refused connection or a
+4xx reply is transient (the outbox retries); a 5xx reply is permanent (dead letter with the reply).
+The text never carries reporter data; the attachment is whatever the adapter encoded for a host.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import aiohttp
+import aiosmtplib
+import orjson
+
+from gateway import registry
+from gateway.config import Config, Partner
+from gateway.errors import PermanentDeliveryError, TransientDeliveryError
+from gateway.model import Case, format_timestamp
+from gateway.pipeline.sign import KeyRing
+from gateway.pipeline.verify import PartnerKeys
+from gateway.store.records import Delivery
+from gateway.transports.abuse_contacts import AbuseContacts, StaticAbuseContacts
+from gateway.transports.base import Outcome
+
+EXTENSIONS = {"xarf": "xarf.json", "native": "case.json", "dsa-notice": "dsa-notice.json", "stix": "stix.json",
+              "iodef": "iodef.xml"}
+
+
+def notice_text(config: Config, case: Case, message_id: str) -> str:
+    lines = [
+        "Hello,",
+        "",
+        f"{config.id}, an internet hotline, has assessed the content at the addresses below as illegal "
+        f"({case.category.value}). It is hosted on your network. Please remove it and preserve any "
+        "related data for law enforcement.",
+        "",
+    ]
+    lines += [f"  - {item.url}" for item in case.items]
+    lines += [
+        "",
+        "The attached report is machine-readable; the .jws file is our detached signature over its exact "
+        "bytes (JWS, EdDSA), verifiable with our published keys.",
+        f"Reference: {message_id}",
+        "",
+        "Do not visit these addresses without the legal authority to do so.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_message(config: Config, partner: Partner, d: Delivery, case: Case, to: str) -> EmailMessage:
+    sender = str(partner.options.get("from", f"notices@{config.id.lower()}.invalid"))
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = f"[{config.id}] Notice of illegal content ({case.category.value}) ref {d.message_id}"
+    msg["Date"] = formatdate(d.created_at, usegmt=True)
+    msg["Message-ID"] = f"<{d.message_id}@{config.id.lower()}.hotline-gateway.invalid>"
+    msg["X-ARF"] = "yes" if d.format == "xarf" else "no"
+    msg.set_content(notice_text(config, case, d.message_id))
+    name = EXTENSIONS.get(d.format, f"{d.format}.bin")
+    maintype, _, subtype = registry.get(d.format).media_type.partition("/")
+    msg.add_attachment(d.payload, maintype=maintype, subtype=subtype.split(";")[0], filename=name)
+    msg.add_attachment(d.signature.encode("ascii"), maintype="application", subtype="jose", filename=f"{name}.jws")
+    return msg
+
+
+def _refusal(partner: Partner, code: int, message: str) -> PermanentDeliveryError | TransientDeliveryError:
+    """RFC 5321: 4yz is a transient failure worth retrying, 5yz a permanent one."""
+    detail = f"{partner.id} SMTP {code} {message}"
+    if 500 <= code < 600:
+        return PermanentDeliveryError(detail, code="smtp_refused")
+    return TransientDeliveryError(detail)
+
+
+class SmtpTransport:
+    name = "smtp"
+    max_batch = 10
+
+    def __init__(self, config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
+                 partner_keys: PartnerKeys, contacts: AbuseContacts | None = None) -> None:
+        self.config = config
+        self.contacts = contacts or StaticAbuseContacts()
+
+    async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
+        return [await self._one(partner, d) for d in deliveries]
+
+    async def _one(self, partner: Partner, d: Delivery) -> Outcome:
+        [case] = registry.get(d.format).decode(d.payload)[:1]
+        try:
+            to = self.contacts.resolve(partner, case)
+        except PermanentDeliveryError as exc:
+            return Outcome(d, error=exc)
+        msg = build_message(self.config, partner, d, case, to)
+        host = str(partner.options.get("smtp_host", "127.0.0.1"))
+        port = int(partner.options.get("smtp_port", 25))
+        try:
+            refused, reply = await aiosmtplib.send(
+                msg, hostname=host, port=port, timeout=self.config.delivery.timeout_s,
+                start_tls=bool(partner.options.get("starttls", False)) or None,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            return Outcome(d, error=_refusal(partner, min(codes), "; ".join(r.message for r in exc.recipients)))
+        except aiosmtplib.SMTPResponseException as exc:
+            return Outcome(d, error=_refusal(partner, exc.code, exc.message))
+        except (aiosmtplib.SMTPException, TimeoutError, OSError) as exc:
+            raise TransientDeliveryError(f"{partner.id} SMTP unreachable: {type(exc).__name__}: {exc}") from None
+        if refused:
+            return Outcome(d, error=PermanentDeliveryError(f"{partner.id} SMTP refused {to}: {refused[to]}",
+                                                           code="smtp_refused"))
+        receipt = {"kind": "smtp", "to": to, "message_id": msg["Message-ID"], "server_reply": reply,
+                   "accepted_at": format_timestamp(datetime.now(UTC))}
+        return Outcome(d, receipt=orjson.dumps(receipt).decode())

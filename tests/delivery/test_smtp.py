@@ -1,0 +1,110 @@
+"""The ``smtp`` transport against a real local SMTP server: the notice, its signed attachment, refusals, outage."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from gateway import config as config_mod
+from gateway import registry
+from gateway.crypto.jws import verify_detached
+from gateway.crypto.keydir import KeyDirectory, generate
+from gateway.errors import PermanentDeliveryError, TransientDeliveryError
+from gateway.model import Reporter, ReporterKind
+from gateway.pipeline.sign import KeyRing, payload_digest, sign_payload
+from gateway.pipeline.verify import PartnerKeys
+from gateway.sim.mail_server import MailServer
+from gateway.store.records import Delivery
+from gateway.transports.smtp import SmtpTransport
+from tests.engine.federation import cases_hosted_in
+
+
+@dataclass
+class Rig:
+    transport: SmtpTransport
+    mail: MailServer
+    config: config_mod.Config
+    keyring: KeyRing
+    keys_dir: Path
+
+    def delivery(self) -> Delivery:
+        case = cases_hosted_in("FR", 1)[0]
+        case.reporter = Reporter(ReporterKind.WITHHELD)
+        body = registry.get("native").encode(case)
+        now = time.time()
+        return Delivery(
+            message_id=str(uuid.uuid4()), case_id=str(case.case_id), partner="HOST-OVH", format="native",
+            transport="smtp", message_type="case.notify", payload=body, payload_sha256=payload_digest(body),
+            signature=sign_payload(body, self.keyring.signing_key), created_at=now, next_attempt_at=now,
+            deadline_at=now + 60,
+        )
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    generate(tmp_path / "ours", "FR-PDC-1", owner="FR-PDC")
+    mail = await MailServer().start()
+    doc = {
+        "gateway": {"id": "FR-PDC", "country": "FR", "keys_dir": str(tmp_path / "ours"),
+                    "data_dir": str(tmp_path / "data")},
+        "delivery": {"timeout_s": 2.0},
+        "partners": [{"id": "HOST-OVH", "kind": "host", "country": "FR", "transport": "smtp", "format": "native",
+                      "options": {"smtp_host": "127.0.0.1", "smtp_port": mail.port,
+                                  "from": "notices@fr-pdc.test", "abuse_contacts": {"*": "abuse@host.test"}}}],
+    }
+    (tmp_path / "config.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
+    config = config_mod.load(tmp_path / "config.toml")
+    keyring = KeyRing(config.keys_dir)
+    transport = SmtpTransport(config, None, keyring, PartnerKeys(config.partners))  # type: ignore[arg-type]
+    yield Rig(transport, mail, config, keyring, tmp_path / "ours")
+    await mail.stop()
+
+
+async def test_notice_arrives_with_readable_text_the_report_and_a_signature_that_verifies(rig: Rig) -> None:
+    d = rig.delivery()
+    [outcome] = await rig.transport.send(rig.config.partner("HOST-OVH"), [d])
+    assert outcome.error is None and outcome.receipt and "queued as" in outcome.receipt
+    [mail] = rig.mail.received
+    assert mail["To"] == "abuse@host.test" and d.message_id in mail["Subject"]
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    for item in registry.get("native").decode(d.payload)[0].items:
+        assert item.url in text
+    report, signature = [part.get_payload(decode=True) for part in mail.iter_attachments()]
+    assert isinstance(report, bytes) and isinstance(signature, bytes)
+    assert report == d.payload
+    assert verify_detached(report, signature.decode(), KeyDirectory.load(rig.keys_dir)) == "FR-PDC-1"
+
+
+async def test_a_deferring_mailbox_is_transient_so_the_outbox_retries(rig: Rig) -> None:
+    rig.mail.defer_next(1)
+    [outcome] = await rig.transport.send(rig.config.partner("HOST-OVH"), [rig.delivery()])
+    assert isinstance(outcome.error, TransientDeliveryError) and "451" in outcome.error.message
+    assert not rig.mail.received
+
+
+async def test_an_unknown_mailbox_is_permanent_with_the_servers_reply(rig: Rig) -> None:
+    rig.mail.unknown.add("abuse@host.test")
+    [outcome] = await rig.transport.send(rig.config.partner("HOST-OVH"), [rig.delivery()])
+    assert isinstance(outcome.error, PermanentDeliveryError) and "550" in outcome.error.message
+
+
+async def test_a_server_that_is_down_is_transient(rig: Rig) -> None:
+    await rig.mail.stop()
+    with pytest.raises(TransientDeliveryError, match="unreachable"):
+        await rig.transport.send(rig.config.partner("HOST-OVH"), [rig.delivery()])
+
+
+async def test_no_abuse_contact_for_the_host_is_a_permanent_failure_saying_so(rig: Rig, tmp_path: Path) -> None:
+    partner = rig.config.partner("HOST-OVH")
+    bare = dataclasses.replace(partner, options={})
+    [outcome] = await rig.transport.send(bare, [rig.delivery()])
+    assert isinstance(outcome.error, PermanentDeliveryError) and outcome.error.code == "no_abuse_contact"
