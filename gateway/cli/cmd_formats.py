@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from gateway import registry
 from gateway.cli.files import read_input, write_output
 from gateway.cli.output import emit, table
-from gateway.errors import DecodeError, EncodeError
+from gateway.errors import BadInput, DecodeError, EncodeError
+from gateway.fields import dropped_fields
 from gateway.model import Case
 from gateway.pipeline.validate import validate_case
 
@@ -63,14 +66,30 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_translate(args: argparse.Namespace) -> int:
+    """Several cases into a one-case format go to a directory, one document each; what the target cannot
+    carry is named on standard error, so nobody loses a field without being told."""
     target = registry.get(args.target)
     cases = decode_file(args.source, args.file)
-    chunks: list[bytes] = []
+    encoded: list[tuple[Case, bytes]] = []
     for case in cases:
         try:
-            encoded = target.encode(case)
+            encoded.append((case, target.encode(case)))
         except EncodeError as exc:
             raise EncodeError(f"case {case.case_id}: {args.target} cannot carry it: {exc.message}") from None
-        chunks.append(encoded.rstrip(b"\n") + b"\n" if args.target == "native" else encoded)
-    write_output(args.output, b"".join(chunks))
+    if args.target == "native":
+        write_output(args.output, b"".join(data.rstrip(b"\n") + b"\n" for _, data in encoded))
+    elif len(encoded) == 1:
+        write_output(args.output, encoded[0][1])
+    else:
+        folder = Path(args.output) if args.output and args.output != "-" else None
+        if folder is None or not folder.is_dir():
+            raise BadInput(f"{len(encoded)} cases and {args.target} holds one per document: "
+                           "give -o an existing directory to write one file each")
+        suffix = ".xml" if "xml" in target.media_type else ".json"
+        for case, data in encoded:
+            write_output(str(folder / f"{case.case_id}{suffix}"), data)
+    dropped = dropped_fields(cases, target.carries)
+    if dropped:
+        sys.stderr.write(f"translate: {args.target} does not carry {len(dropped)} field(s) used here, dropped: "
+                         f"{', '.join(dropped)}\n")
     return 0
