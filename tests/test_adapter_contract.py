@@ -8,6 +8,7 @@ An adapter that cannot carry a case must say so with EncodeError, never with any
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -41,7 +42,7 @@ def schema_check(name: str) -> Any:
         def check_xml(data: bytes) -> list[str]:
             parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
             doc = etree.fromstring(data, parser)
-            return [] if schema.validate(doc) else [str(e) for e in schema.error_log][:5]
+            return [] if schema.validate(doc) else [str(schema.error_log)[:2000]]
 
         return check_xml
     doc = orjson.loads(path.read_bytes())
@@ -117,10 +118,8 @@ def test_round_trip_keeps_every_carried_field(name: str, case: Case) -> None:
 @given(data=st.binary(max_size=2048))
 def test_random_bytes_raise_only_decode_error(name: str, data: bytes) -> None:
     adapter = registry.get(name)
-    try:
+    with contextlib.suppress(DecodeError):
         adapter.decode(data)
-    except DecodeError:
-        pass
 
 
 @pytest.mark.parametrize("name", ADAPTERS)
@@ -131,7 +130,5 @@ def test_truncated_documents_raise_only_decode_error(name: str, index: int, cut:
     data = encode_or_skip(adapter, SAMPLES[index])
     if data is None:
         return
-    try:
+    with contextlib.suppress(DecodeError):
         adapter.decode(data[: int(len(data) * cut)])
-    except DecodeError:
-        pass

@@ -18,10 +18,14 @@ from gateway.model import Case, MessageType, dump_case, format_timestamp
 from gateway.pipeline.encode import encode_for, project
 from gateway.pipeline.route import Router
 from gateway.pipeline.sign import KeyRing, payload_digest, sign_payload
+from gateway.pipeline.takedown import removed_items
 from gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, StoredCase
 from gateway.store.sqlite import SqliteStore
 
 log = get_logger("gateway.accept")
+
+#: partners that receive takedown notices
+NOTICE_KINDS = frozenset({"host", "platform"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +61,22 @@ class Acceptor:
         for case in cases:
             case_id = str(case.case_id)
             routing = self.router.route(case, origin)
+            doc = dump_case(case)
             intake.cases.append(StoredCase(
                 case_id=case_id, origin=origin, received_at=format_timestamp(case.received_at),
-                category=case.category.value, doc=orjson.dumps(dump_case(case), option=orjson.OPT_SORT_KEYS),
+                category=case.category.value, doc=orjson.dumps(doc, option=orjson.OPT_SORT_KEYS),
                 routing=orjson.dumps([d.as_dict() for d in routing.decisions]), message_id=message_id,
             ))
             intake.audit.append(AuditEntry("case.accepted", message_id=message_id, case_id=case_id,
                                            partner=None if origin == "local" else origin,
                                            detail=f"{len(case.items)} items, {len(routing.destinations)} destinations"))
+            gone = removed_items(doc) if any(d.partner.kind in NOTICE_KINDS for d in routing.destinations) else set()
             for routed in routing.destinations:
                 partner = routed.partner
-                payload = encode_for(partner, project(case, partner, routed.item_ids, sender=self.config.id, at=at))
+                item_ids = [i for i in routed.item_ids if partner.kind not in NOTICE_KINDS or i not in gone]
+                if not item_ids:
+                    continue  # a host is never sent a notice about content already reported removed
+                payload = encode_for(partner, project(case, partner, item_ids, sender=self.config.id, at=at))
                 digest = payload_digest(payload)
                 jws = sign_payload(payload, key)
                 out_id = str(uuid.uuid4())
@@ -75,6 +84,7 @@ class Acceptor:
                     message_id=out_id, case_id=case_id, partner=partner.id, format=partner.format,
                     transport=partner.transport, message_type=MessageType.NOTIFY.value, payload=payload,
                     payload_sha256=digest, signature=jws, created_at=now, next_attempt_at=now, deadline_at=deadline,
+                    item_ids=item_ids,
                 ))
                 intake.audit.append(AuditEntry("message.queued", message_id=out_id, case_id=case_id,
                                                partner=partner.id, payload_sha256=digest, signatures=[jws],

@@ -72,6 +72,12 @@ MIGRATIONS: list[str] = [
         changed_at REAL NOT NULL
     );
     """,
+    # 2: the takedown lifecycle: which items each message carries (to record a notice against them and
+    # to withdraw a notice whose items were all reported removed), and cases' last update time.
+    """
+    ALTER TABLE deliveries ADD COLUMN item_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE cases ADD COLUMN updated_at REAL;
+    """,
 ]
 
 

@@ -11,6 +11,8 @@ class DeliveryState(StrEnum):
     IN_FLIGHT = "in_flight"
     DELIVERED = "delivered"
     DEAD = "dead"
+    #: withdrawn before sending: every item it notified about was reported removed meanwhile
+    CANCELLED = "cancelled"
 
 
 @dataclass(slots=True)
@@ -70,6 +72,8 @@ class Delivery:
     last_error: str | None = None
     receipt: str | None = None
     delivered_at: float | None = None
+    #: the case's items this message carries (a notice is about these and no others)
+    item_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -92,5 +96,6 @@ class PartnerStatus:
     in_flight: int = 0
     delivered: int = 0
     dead: int = 0
+    cancelled: int = 0
     oldest_queued_at: float | None = None
     last_error: str | None = None

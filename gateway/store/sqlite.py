@@ -164,7 +164,7 @@ def _now_iso() -> str:
 
 _DELIVERY_COLUMNS = (
     "message_id, case_id, partner, format, transport, message_type, payload, payload_sha256, signature, state,"
-    " attempts, created_at, next_attempt_at, deadline_at, last_error, receipt, delivered_at"
+    " attempts, created_at, next_attempt_at, deadline_at, last_error, receipt, delivered_at, item_ids"
 )
 
 
@@ -175,8 +175,16 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         payload_sha256=row["payload_sha256"], signature=row["signature"], state=DeliveryState(row["state"]),
         attempts=row["attempts"], created_at=row["created_at"], next_attempt_at=row["next_attempt_at"],
         deadline_at=row["deadline_at"], last_error=row["last_error"], receipt=row["receipt"],
-        delivered_at=row["delivered_at"],
+        delivered_at=row["delivered_at"], item_ids=orjson.loads(row["item_ids"]),
     )
+
+
+def close_delivered(w: _Writer, results: list[tuple[Delivery, str]], audit: list[AuditEntry]) -> None:
+    w.conn.executemany(
+        "UPDATE deliveries SET state='delivered', receipt=?, delivered_at=?, last_error=NULL WHERE message_id=?",
+        [(receipt, time.time(), d.message_id) for d, receipt in results],
+    )
+    w.append_audit(audit, _now_iso())
 
 
 class SqliteStore:
@@ -283,11 +291,11 @@ class SqliteStore:
             rows = [
                 (d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload,
                  d.payload_sha256, d.signature, d.state.value, d.attempts, d.created_at, d.next_attempt_at,
-                 d.deadline_at, d.last_error, d.receipt, d.delivered_at)
+                 d.deadline_at, d.last_error, d.receipt, d.delivered_at, orjson.dumps(d.item_ids))
                 for d in intake.deliveries
                 if d.case_id not in skipped
             ]
-            c.executemany(f"INSERT INTO deliveries({_DELIVERY_COLUMNS}) VALUES ({', '.join('?' * 17)})", rows)
+            c.executemany(f"INSERT INTO deliveries({_DELIVERY_COLUMNS}) VALUES ({', '.join('?' * 18)})", rows)
             if intake.nonce is not None:
                 c.execute("INSERT OR IGNORE INTO nonces(kid, nonce, created) VALUES (?, ?, ?)", intake.nonce)
             w.append_audit([a for a in intake.audit if a.case_id not in skipped], _now_iso())
@@ -336,16 +344,7 @@ class SqliteStore:
     async def mark_delivered(self, results: list[tuple[Delivery, str]], audit: list[AuditEntry]) -> None:
         """Close deliveries with their verified receipts."""
 
-        def op(w: _Writer) -> None:
-            now = time.time()
-            w.conn.executemany(
-                "UPDATE deliveries SET state='delivered', receipt=?, delivered_at=?, last_error=NULL"
-                " WHERE message_id=?",
-                [(receipt, now, d.message_id) for d, receipt in results],
-            )
-            w.append_audit(audit, _now_iso())
-
-        await self.write(op)
+        await self.write(lambda w: close_delivered(w, results, audit))
 
     async def mark_failed(
         self, deliveries: list[Delivery], error: str, *, retry_at: float | None, audit: list[AuditEntry]
