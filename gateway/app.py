@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway.api import cases, health, messages
+from gateway.api import actions, cases, health, messages
 from gateway.api.problems import Handler, problems_middleware
 from gateway.api.state import CONFIG, SERVICES, WORKER, Services
 from gateway.config import Config
@@ -24,8 +24,7 @@ from gateway.pipeline.deliver import DeliveryWorker
 from gateway.pipeline.sign import KeyRing
 from gateway.pipeline.verify import InboundVerifier, NonceCache, PartnerKeys
 from gateway.store.sqlite import SqliteStore
-from gateway.transports.base import Transport
-from gateway.transports.native_http import NativeHttpTransport
+from gateway.transports import build as build_transports
 
 STORE = web.AppKey("store", SqliteStore)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
@@ -64,9 +63,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     partner_keys = PartnerKeys(config.partners)
     nonces = NonceCache(config.clock_skew_s)
     nonces.load(await store.recent_nonces(int(time.time()) - 2 * config.clock_skew_s))
-    transports: dict[str, Transport] = {
-        "native-http": NativeHttpTransport(config, app[SESSION], keyring, partner_keys),
-    }
+    transports = build_transports(config, app[SESSION], keyring, partner_keys)
     worker = DeliveryWorker(config, store, transports)
     app[WORKER] = worker
     app[SERVICES] = Services(
@@ -87,6 +84,7 @@ def make_app(config: Config) -> web.Application:
     app.router.add_post("/v1/messages", messages.post_messages)
     app.router.add_post("/v1/cases", cases.post_cases)
     app.router.add_get("/v1/cases/{case_id}", cases.get_case)
+    app.router.add_post("/v1/cases/{case_id}/actions", actions.post_actions)
     app.router.add_get("/.well-known/hotline-gateway/keys", health.jwks)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

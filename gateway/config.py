@@ -147,6 +147,9 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         transport = p.get("transport", "native-http")
         if transport in {"native-http", "https", "iccam-api", "cybertip-api"} and "endpoint" not in p:
             problems.append(FieldProblem(f"{where}.endpoint", f"is required for transport {transport}"))
+        if transport in {"native-http", "https"} and "keys" not in p:
+            problems.append(FieldProblem(f"{where}.keys", f"is required for transport {transport}: receipts are "
+                                         "verified with the partner's keys"))
         partners[p["id"]] = Partner(
             id=p["id"], kind=p["kind"], country=p.get("country"), name=p.get("name"), endpoint=p.get("endpoint"),
             format=p.get("format", "native"), transport=transport,

@@ -148,7 +148,8 @@ items = st.builds(
 
 emails = st.builds(
     lambda local, domain: f"{local}@{domain}",
-    st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,30}", fullmatch=True),
+    # dot-atom local part (RFC 5322): no leading, trailing or doubled dots
+    st.from_regex(r"[a-z0-9+-]{1,10}(\.[a-z0-9_+-]{1,10}){0,2}", fullmatch=True),
     st.sampled_from(["example.org", "example.com", "mail.example.test", "x.invalid"]),
 )
 phones = st.from_regex(r"\+?[0-9 ()-]{3,32}", fullmatch=True)

@@ -20,6 +20,7 @@ from gateway.errors import FieldProblem, NotFound, UnsupportedMediaType, Validat
 from gateway.model import load_case
 from gateway.pipeline.decode import refuse_media
 from gateway.pipeline.receipt import receipt_claims
+from gateway.pipeline.takedown import case_takedown
 from gateway.pipeline.validate import case_validator
 
 MAX_LOCAL_BODY = 64 * 1024 * 1024
@@ -77,4 +78,5 @@ async def get_case(request: web.Request) -> web.Response:
          "receipt": receipt_claims(d.receipt) if d.receipt else None, "payload_sha256": d.payload_sha256}
         for d in deliveries
     ]
+    info["takedown"] = case_takedown(info["case"])
     return web.Response(body=orjson.dumps(info), content_type="application/json")

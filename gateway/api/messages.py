@@ -29,16 +29,39 @@ from gateway.errors import (
     ValidationError,
     VerificationError,
 )
-from gateway.model import Case, format_timestamp
+from gateway.model import Case, dump_case, format_timestamp
 from gateway.pipeline.decode import decode_payload
 from gateway.pipeline.receipt import make_receipt
 from gateway.pipeline.sign import payload_digest
+from gateway.pipeline.takedown import match_items
 from gateway.pipeline.validate import envelope_validator, validate_case
 from gateway.store.records import AuditEntry, InboundRecord
-from gateway.store.sqlite import DuplicateMessage
+from gateway.store.sqlite import DuplicateMessage, SqliteStore
 
 ENVELOPE_TYPES = frozenset({"application/vnd.hotline-gateway.messages+json", "application/json"})
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
+
+
+Updates = dict[str, list[tuple[str, dict[str, Any]]]]
+Fresh = tuple[int, dict[str, Any], list[Case], Updates]
+
+
+async def split_updates(store: SqliteStore, cases: list[Case]) -> tuple[list[Case], Updates]:
+    """A ``case.update`` about a case we hold adds its items' actions to ours; one about a case we have
+    never seen is taken as a new case (the partner's first notice may have been lost on the way)."""
+    known = await store.case_docs([str(c.case_id) for c in cases])
+    new: list[Case] = []
+    updates: Updates = {}
+    for case in cases:
+        stored = known.get(str(case.case_id))
+        if stored is None:
+            new.append(case)
+            continue
+        incoming = dump_case(case)
+        mapping = match_items(stored, incoming)
+        updates[str(case.case_id)] = [(mapping[item["item_id"]], action) for item in incoming["items"]
+                                      if item["item_id"] in mapping for action in item.get("actions", [])]
+    return new, updates
 
 
 class MessageIdReused(BadInput):
@@ -104,7 +127,7 @@ async def post_messages(request: web.Request) -> web.Response:
 
     existing = await svc.store.find_inbound([m["message_id"] for m in messages])
     receipts: list[dict[str, Any] | None] = []
-    fresh: list[tuple[int, dict[str, Any], bytes, list[Case]]] = []
+    fresh: list[Fresh] = []
     partner_dir = svc.partner_keys.directory(partner.id)
     for i, msg in enumerate(messages):
         where = f"$.messages[{i}]"
@@ -125,7 +148,10 @@ async def post_messages(request: web.Request) -> web.Response:
         except DecodeError as exc:
             raise DecodeError(exc.message, path=f"{where}.payload") from None
         receipts.append(None)
-        fresh.append((i, msg, payload, cases))
+        updates: Updates = {}
+        if msg["type"] == "case.update":
+            cases, updates = await split_updates(svc.store, cases)
+        fresh.append((i, msg, cases, updates))
 
     if fresh:
         try:
@@ -142,7 +168,7 @@ async def post_messages(request: web.Request) -> web.Response:
 
 async def _commit(
     request: web.Request,
-    fresh: list[tuple[int, dict[str, Any], bytes, list[Case]]],
+    fresh: list[Fresh],
     receipts: list[dict[str, Any] | None],
     kid: str,
     nonce: tuple[str, str, int],
@@ -151,12 +177,16 @@ async def _commit(
     key = svc.keyring.signing_key
     received_at = format_timestamp(datetime.now(UTC))
     intakes = []
-    for index, msg, _payload_bytes, cases in fresh:
+    for index, msg, cases, updates in fresh:
         receipt = make_receipt(msg["message_id"], msg["payload_sha256"], received_at, svc.config.id, key).as_dict()
         receipts[index] = receipt
         record = InboundRecord(msg["message_id"], msg["sender"], received_at, msg["payload_sha256"],
                                orjson.dumps(receipt).decode(), kid)
         intake = svc.acceptor.build(cases, msg["sender"], inbound=[record], message_id=msg["message_id"])
+        intake.updates = updates
+        intake.audit += [AuditEntry("case.updated", message_id=msg["message_id"], case_id=case_id,
+                                    partner=msg["sender"], detail=f"{len(acts)} action(s) reported")
+                         for case_id, acts in updates.items()]
         intake.audit.insert(0, AuditEntry("message.received", message_id=msg["message_id"], partner=msg["sender"],
                                           payload_sha256=msg["payload_sha256"],
                                           signatures=[s["jws"] for s in msg["signatures"]],
@@ -168,6 +198,8 @@ async def _commit(
         merged.cases += other.cases
         merged.deliveries += other.deliveries
         merged.audit += other.audit
+        for case_id, acts in other.updates.items():
+            merged.updates.setdefault(case_id, []).extend(acts)
     merged.nonce = nonce
     merged.keep_first = True
     await svc.acceptor.accept(merged)

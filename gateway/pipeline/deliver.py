@@ -17,7 +17,10 @@ from enum import StrEnum
 from gateway.config import Config, Partner
 from gateway.errors import DeliveryError, PermanentDeliveryError
 from gateway.log import get_logger
+from gateway.pipeline.accept import NOTICE_KINDS
 from gateway.pipeline.outbox import fail, record
+from gateway.pipeline.takedown import NOTICE_ACTION
+from gateway.store.case_updates import withdraw_removed
 from gateway.store.records import Delivery
 from gateway.store.sqlite import SqliteStore
 from gateway.transports.base import Transport
@@ -157,6 +160,12 @@ class DeliveryWorker:
     async def _send(self, partner: Partner, transport: Transport, breaker: CircuitBreaker,
                     batch: list[Delivery]) -> None:
         started = time.perf_counter()
+        if partner.kind in NOTICE_KINDS:
+            batch, withdrawn = await withdraw_removed(self.store, batch)
+            for d in withdrawn:
+                log.info("message.withdrawn", message_id=d.message_id, case_id=d.case_id, partner=partner.id)
+            if not batch:
+                return
         try:
             outcomes = await transport.send(partner, batch)
         except PermanentDeliveryError as exc:
@@ -176,6 +185,7 @@ class DeliveryWorker:
             return
         breaker.success()
         await self._publish(partner.id, breaker)
-        delivered, failed = await record(self.store, outcomes, self.config.delivery)
+        delivered, failed = await record(self.store, outcomes, self.config.delivery,
+                                         notice=NOTICE_ACTION.get(partner.kind), by=self.config.id)
         log.debug("batch.sent", partner=partner.id, size=len(batch), delivered=delivered, failed=failed,
                   duration_ms=round((time.perf_counter() - started) * 1000, 1))

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import UTC, datetime
 
 from gateway.config import DeliverySettings
 from gateway.errors import DeliveryError, PermanentDeliveryError
 from gateway.log import get_logger
+from gateway.model import ActionType, format_timestamp
+from gateway.store.case_updates import deliver_with_notices
 from gateway.store.records import AuditEntry, Delivery
 from gateway.store.sqlite import SqliteStore
 from gateway.transports.base import Outcome
@@ -26,15 +29,24 @@ def backoff(attempts: int, settings: DeliverySettings, rng: random.Random | None
     return settings.base_delay_s / 2 + (rng or random).uniform(0, cap)
 
 
-async def record(store: SqliteStore, outcomes: list[Outcome], settings: DeliverySettings) -> tuple[int, int]:
-    """Write the results of one attempt; returns (delivered, failed)."""
+async def record(store: SqliteStore, outcomes: list[Outcome], settings: DeliverySettings, *,
+                 notice: ActionType | None = None, by: str = "") -> tuple[int, int]:
+    """Write the results of one attempt; returns (delivered, failed).
+
+    A delivered notice (to a host, a platform, the police) is recorded as an action on the items it
+    was about, in the same transaction, so the takedown clock starts exactly when the notice landed.
+    """
     done = [(o.delivery, o.receipt) for o in outcomes if o.receipt is not None]
     if done:
-        await store.mark_delivered(
-            [(d, r) for d, r in done if r is not None],
-            [AuditEntry("message.delivered", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
-                        payload_sha256=d.payload_sha256, signatures=[r or ""]) for d, r in done],
-        )
+        audit = [AuditEntry("message.delivered", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
+                            payload_sha256=d.payload_sha256, signatures=[r or ""]) for d, r in done]
+        results = [(d, r) for d, r in done if r is not None]
+        if notice is None:
+            await store.mark_delivered(results, audit)
+        else:
+            at = format_timestamp(datetime.now(UTC))
+            action = {"type": notice.value, "at": at, "by": by}
+            await deliver_with_notices(store, results, audit, [(d, action) for d, _ in results])
         for o in outcomes:
             if o.receipt is not None:
                 log.info("message.delivered", message_id=o.delivery.message_id, case_id=o.delivery.case_id,

@@ -78,3 +78,7 @@ def item_takedown(item: Mapping[str, Any], received_at: str) -> dict[str, Any]:
         start: datetime = parse_timestamp(notified or received_at)
         out["time_to_removal_s"] = max(0.0, (parse_timestamp(removed["at"]) - start).total_seconds())
     return out
+
+
+def case_takedown(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [item_takedown(item, doc["received_at"]) for item in doc.get("items", [])]

@@ -105,3 +105,21 @@ def envelope_validator() -> SchemaValidator:
                                     "items": {"$ref": "#/$defs/Message"}}},
     }
     return SchemaValidator(envelope, name="envelope")
+
+
+@functools.cache
+def actions_validator() -> SchemaValidator:
+    """What the local case system sends to report takedown progress: ``{"actions": [{item_id, ...Action}]}``."""
+    schema = json.loads(schema_path("case.schema.json").read_text(encoding="utf-8"))
+    action = dict(schema["$defs"]["Action"])
+    item_action = {**action, "properties": {**action["properties"], "item_id": {"$ref": "#/$defs/Uuid"}},
+                   "required": [*action["required"], "item_id"]}
+    doc = {
+        "$schema": schema["$schema"],
+        "$defs": schema["$defs"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["actions"],
+        "properties": {"actions": {"type": "array", "minItems": 1, "maxItems": 1000, "items": item_action}},
+    }
+    return SchemaValidator(doc, name="actions")

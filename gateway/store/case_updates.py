@@ -6,36 +6,28 @@ its delivery's closing and the case's new action are all there or none is.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from gateway.pipeline.takedown import merge_actions, removed_items
+from gateway.pipeline.takedown import removed_items
+from gateway.store.actions import Added, apply_actions
 from gateway.store.records import AuditEntry, Delivery, DeliveryState
 from gateway.store.sqlite import SqliteStore, _now_iso, _Writer, close_delivered
 
 Action = Mapping[str, Any]
 
 
-def _apply(w: _Writer, case_id: str, updates: Iterable[tuple[str, Action]]) -> list[tuple[str, dict[str, Any]]] | None:
-    row = w.conn.execute("SELECT doc FROM cases WHERE case_id=?", (case_id,)).fetchone()
-    if row is None:
-        return None
-    doc = orjson.loads(row[0])
-    added = merge_actions(doc, updates)
-    if added:
-        w.conn.execute("UPDATE cases SET doc=?, updated_at=? WHERE case_id=?",
-                       (orjson.dumps(doc, option=orjson.OPT_SORT_KEYS), time.time(), case_id))
-    return added
+def _apply(w: _Writer, case_id: str, updates: Iterable[tuple[str, Action]]) -> Added | None:
+    return apply_actions(w.conn, case_id, updates)
 
 
-async def add_actions(store: SqliteStore, case_id: str, updates: list[tuple[str, Action]], *,
-                      source: str, message_id: str | None = None) -> list[tuple[str, dict[str, Any]]] | None:
+async def add_actions(store: SqliteStore, case_id: str, updates: Sequence[tuple[str, Action]], *,
+                      source: str, message_id: str | None = None) -> Added | None:
     """Record actions on a stored case's items; None when there is no such case."""
 
-    def op(w: _Writer) -> list[tuple[str, dict[str, Any]]] | None:
+    def op(w: _Writer) -> Added | None:
         added = _apply(w, case_id, updates)
         if added:
             detail = "; ".join(f"{item_id} {a['type']}" for item_id, a in added)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class DeliveryState(StrEnum):
@@ -87,6 +88,8 @@ class Intake:
     nonce: tuple[str, str, int] | None = None
     #: a case id already stored with other content: keep the first copy (partners) or refuse (local intake)
     keep_first: bool = False
+    #: actions for items of stored cases (``case.update``): case id → [(item id, action JSON)]
+    updates: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

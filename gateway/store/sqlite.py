@@ -22,6 +22,7 @@ import orjson
 
 from gateway.errors import GatewayError, StoreError
 from gateway.model import format_timestamp
+from gateway.store.actions import apply_actions
 from gateway.store.audit import GENESIS, ChainSummary, entry_hash, verify_chain
 from gateway.store.migrations import migrate
 from gateway.store.records import (
@@ -296,6 +297,8 @@ class SqliteStore:
                 if d.case_id not in skipped
             ]
             c.executemany(f"INSERT INTO deliveries({_DELIVERY_COLUMNS}) VALUES ({', '.join('?' * 18)})", rows)
+            for case_id, updates in intake.updates.items():
+                apply_actions(c, case_id, updates)
             if intake.nonce is not None:
                 c.execute("INSERT OR IGNORE INTO nonces(kid, nonce, created) VALUES (?, ?, ?)", intake.nonce)
             w.append_audit([a for a in intake.audit if a.case_id not in skipped], _now_iso())
@@ -416,6 +419,16 @@ class SqliteStore:
             return info, deliveries
 
         return await self.read(q)
+
+    async def case_docs(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Stored canonical documents of those cases that exist."""
+
+        def q(c: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            marks = ",".join("?" * len(case_ids))
+            rows = c.execute(f"SELECT case_id, doc FROM cases WHERE case_id IN ({marks})", case_ids)
+            return {r[0]: orjson.loads(r[1]) for r in rows}
+
+        return await self.read(q) if case_ids else {}
 
     async def partner_status(self) -> dict[str, PartnerStatus]:
         def q(c: sqlite3.Connection) -> dict[str, PartnerStatus]:

@@ -1,0 +1,155 @@
+"""Notices to hosts by e-mail through the whole engine: outage and recovery, the takedown clock,
+updates from partners and the local system, and no notice for content already reported removed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+import tomli_w
+
+from gateway.api.state import SERVICES
+from gateway.demo import TOKEN, wait_settled
+from gateway.model import Action, ActionType, Case, Hosting, MessageType, Reporter, ReporterKind, Tlp, parse_timestamp
+from gateway.service import RunningGateway
+from gateway.sim.mail_server import MailServer
+from gateway.store.records import DeliveryState
+from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key, submit
+
+HOST_ASN = 64500
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def mail_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture
+def fr_config(fed_paths: dict[str, Path], mail_port: int) -> Path:
+    path = fed_paths["FR-PDC"]
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    doc["partners"].append({
+        "id": "HOST-EXAMPLE", "kind": "host", "country": "FR", "asns": [HOST_ASN], "transport": "smtp",
+        "format": "native",
+        "options": {"smtp_host": "127.0.0.1", "smtp_port": mail_port, "from": "notices@fr-pdc.test",
+                    "abuse_contacts": {"*": "abuse@host.test"}},
+    })
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def fr(fr_config: Path, federation: dict[str, RunningGateway]) -> RunningGateway:
+    """FR-PDC (with the host partner written into its config before it starts), DE and the police running."""
+    return federation["FR-PDC"]
+
+
+def hosted_by_our_host(count: int, seed: int = 3) -> list[Case]:
+    cases = cases_hosted_in("FR", count, seed=seed)
+    for n, case in enumerate(cases):
+        case.reporter = Reporter(ReporterKind.PERSON, name=f"Jeanne Témoin {n}", email=f"jeanne{n}@mail.test")
+        for item in case.items:
+            item.hosting = Hosting(asn=HOST_ASN, country="FR")
+            item.actions = []
+        case.tlp = Tlp.AMBER  # within the host's ceiling
+    return cases
+
+
+async def host_deliveries(gw: RunningGateway) -> list[Any]:
+    return await gw.app[SERVICES].store.deliveries("HOST-EXAMPLE")
+
+
+async def get_case(session: aiohttp.ClientSession, gw: RunningGateway, case: Case) -> dict[str, Any]:
+    async with session.get(f"{gw.url}/v1/cases/{case.case_id}", headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+        assert r.status == 200
+        data: dict[str, Any] = orjson.loads(await r.read())
+        return data
+
+
+async def test_smtp_outage_then_recovery_delivers_each_notice_once_and_starts_the_takedown_clock(
+    fr: RunningGateway, mail_port: int
+) -> None:
+    cases = hosted_by_our_host(3)
+    async with aiohttp.ClientSession() as session:
+        await submit(session, fr, cases)
+        await asyncio.sleep(1.0)
+        pending = await host_deliveries(fr)
+        assert len(pending) == 3 and all(d.state is DeliveryState.QUEUED and d.attempts >= 1 for d in pending)
+        mail = await MailServer(port=mail_port).start()
+        try:
+            await wait_settled(fr, 30)
+            assert len(mail.received) == 3
+            assert len({m["Message-ID"] for m in mail.received}) == 3
+            raw = b"".join(m.as_bytes() for m in mail.received)
+            personal = [v for c in cases for v in (c.reporter.name, c.reporter.email, c.reporter.phone) if v]
+            assert personal and not [v for v in personal if v.encode() in raw]
+            info = await get_case(session, fr, cases[0])
+        finally:
+            await mail.stop()
+    host_row = next(d for d in info["deliveries"] if d["partner"] == "HOST-EXAMPLE")
+    assert host_row["state"] == "delivered" and host_row["receipt"]["signed"] is False
+    assert all(t["notified_at"] is not None and t["time_to_removal_s"] is None for t in info["takedown"])
+    actions = [a["type"] for item in info["case"]["items"] for a in item["actions"]]
+    assert set(actions) >= {"sent_to_isp", "sent_to_lea"}
+
+
+async def test_content_reported_removed_while_the_notice_waits_is_never_notified(
+    fr: RunningGateway, mail_port: int
+) -> None:
+    [case] = hosted_by_our_host(1, seed=9)
+    async with aiohttp.ClientSession() as session:
+        await submit(session, fr, [case])
+        await asyncio.sleep(0.5)  # the abuse mailbox is down: the notice waits in the outbox
+        body = {"actions": [{"item_id": str(i.item_id), "type": "content_removed", "at": "2026-11-24T10:00:00Z",
+                             "by": "analyst-07"} for i in case.items]}
+        async with session.post(f"{fr.url}/v1/cases/{case.case_id}/actions", json=body,
+                                headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+            assert r.status == 200, await r.read()
+            answer = orjson.loads(await r.read())
+        assert answer["added"] == len(case.items)
+        assert all(t["removal"] == "content_removed" for t in answer["takedown"])
+        mail = await MailServer(port=mail_port).start()
+        try:
+            await wait_settled(fr, 30)
+            await asyncio.sleep(0.3)
+            assert mail.received == []
+        finally:
+            await mail.stop()
+        [notice] = await host_deliveries(fr)
+        assert notice.state is DeliveryState.CANCELLED and "reported removed" in (notice.last_error or "")
+
+
+async def test_a_partners_case_update_reporting_removal_updates_our_items(
+    fed_paths: dict[str, Path], fr: RunningGateway
+) -> None:
+    [case] = cases_hosted_in("DE", 1, seed=21)
+    for item in case.items:
+        item.actions = []
+    async with aiohttp.ClientSession() as session:
+        await submit(session, fr, [case])
+        await wait_settled(fr, 30)
+        update = cases_hosted_in("DE", 1, seed=21)[0]
+        for item in update.items:
+            removed_at = parse_timestamp("2026-11-24T12:00:00Z")
+            item.actions = [Action(ActionType.CONTENT_REMOVED, removed_at, by="DE-HOTLINE")]
+        de_key = signing_key(fed_paths["DE-HOTLINE"].parent)
+        msg = message(update, de_key, sender="DE-HOTLINE", recipient="FR-PDC")
+        msg["type"] = MessageType.UPDATE.value
+        status, _, answer = await signed_post(session, f"{fr.url}/v1/messages", orjson.dumps({"messages": [msg]}),
+                                              de_key)
+        assert status == 202, answer
+        info = await get_case(session, fr, case)
+    assert all(t["removal"] == "content_removed" and t["time_to_removal_s"] is not None for t in info["takedown"])
+    assert await fr.app[SERVICES].store.count("cases") == 1
