@@ -1,0 +1,71 @@
+"""X-ARF v4: notices hosts can process by machine, accepted by the official master schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from adapters.xarf import XarfAdapter
+from gateway.errors import DecodeError, EncodeError
+from gateway.model import Category, Reporter, ReporterKind
+from gateway.pipeline.validate import validate_case
+from gateway.samples import generate_cases
+from tests.adapters.judge import FORMATS, judge
+
+ADAPTER = XarfAdapter()
+SAMPLES = FORMATS / "xarf-v4" / "samples"
+
+
+def carried(count: int, seed: int) -> list[bytes]:
+    out = []
+    for case in generate_cases(count, seed=seed):
+        if case.category in (Category.CSAM, Category.CSEM):
+            out.append(ADAPTER.encode(case))
+    return out
+
+
+def test_reports_from_1000_generated_cases_are_accepted_by_the_official_master_schema(tmp_path: Path) -> None:
+    documents = [line for data in carried(1000, 11) for line in data.splitlines()]
+    assert len(documents) > 1000
+    assert judge("xarf", documents, tmp_path, ".json") == []
+
+
+@pytest.mark.parametrize("sample", ["content-csam.json", "content-csem.json"])
+def test_official_samples_decode_to_valid_cases(sample: str) -> None:
+    [case] = ADAPTER.decode((SAMPLES / sample).read_bytes())
+    validate_case(case)
+    assert case.items[0].url == "https://example.com/illegal-content"
+    assert case.category.value == sample.removeprefix("content-").removesuffix(".json")
+    assert case.reporter.kind is ReporterKind.ORGANISATION and case.reporter.name == "Content Safety Service"
+
+
+def test_each_item_is_one_report_line_and_they_decode_back_to_one_case() -> None:
+    case = next(c for c in generate_cases(200, seed=3) if c.category is Category.CSAM and len(c.items) > 2)
+    data = ADAPTER.encode(case)
+    assert len(data.splitlines()) == len(case.items)
+    [back] = ADAPTER.decode(data)
+    assert back.case_id == case.case_id and [i.item_id for i in back.items] == [i.item_id for i in case.items]
+
+
+def test_a_notice_never_carries_reporter_data() -> None:
+    case = next(c for c in generate_cases(200, seed=4) if c.category is Category.CSAM)
+    case.reporter = Reporter(ReporterKind.PERSON, name="Marie Zeugin", email="marie@mail.test", phone="+33 1 23")
+    data = ADAPTER.encode(case)
+    assert b"Marie" not in data and b"marie@mail.test" not in data and b"+33 1 23" not in data
+
+
+def test_categories_without_an_x_arf_type_are_refused_with_the_reason() -> None:
+    case = next(c for c in generate_cases(200, seed=5) if c.category is Category.HATE)
+    with pytest.raises(EncodeError, match="no content type for category hate"):
+        ADAPTER.encode(case)
+
+
+@pytest.mark.parametrize("category,xarf_type", [("messaging", "spam"), ("connection", "ddos"),
+                                                ("content", "phishing")])
+def test_reports_that_are_not_hotline_content_fail_clearly(category: str, xarf_type: str) -> None:
+    doc = orjson.loads((SAMPLES / "content-csam.json").read_bytes())
+    doc.update(category=category, type=xarf_type)
+    with pytest.raises(DecodeError, match="not a content report a hotline handles"):
+        ADAPTER.decode(orjson.dumps(doc))
