@@ -1,7 +1,8 @@
-"""The outside judge: ../shared/formats/judge.py, run on files we wrote, many per call."""
+"""The outside judge: ../shared/formats/judge.py, run on files we wrote, many per call, one call per core."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,14 @@ def judge(fmt: str, documents: list[bytes], folder: Path, suffix: str) -> list[s
         path = folder / f"doc-{n:05d}{suffix}"
         path.write_bytes(data)
         files.append(str(path))
+    workers = max(1, os.cpu_count() or 1)
+    chunk = max(1, -(-len(files) // workers))
+    procs = [subprocess.Popen([sys.executable, str(JUDGE), fmt, *files[i:i + chunk]], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(0, len(files), chunk)]
     out: list[str] = []
-    for start in range(0, len(files), 500):
-        run = subprocess.run([sys.executable, str(JUDGE), fmt, *files[start:start + 500]], capture_output=True,
-                             text=True, timeout=600, check=False)
-        if run.returncode not in (0, 1):
-            raise AssertionError(f"judge.py failed to run: {run.stderr}")
-        out += [line for line in run.stdout.splitlines() if line.strip() and not line.startswith("valid")]
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=900)
+        if proc.returncode not in (0, 1):
+            raise AssertionError(f"judge.py failed to run: {stderr}")
+        out += [line for line in stdout.splitlines() if line.strip() and not line.startswith("valid")]
     return out
