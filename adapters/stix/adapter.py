@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from stix2patterns.pattern import Pattern, ParseException
+from stix2patterns.pattern import ParseException, Pattern
 
 from adapters.stix.markings import BY_ID, marking
 from gateway.errors import DecodeError
@@ -96,7 +96,7 @@ class StixAdapter:
                 file["id"] = _sco_id("file", {k: file[k] for k in ("hashes", "name") if k in file})
                 objects.append(file)
                 observed.append(file["id"])
-            group = {"type": "observed-data", "id": f"observed-data--{item.item_id}", **common,
+            group: dict[str, Any] = {"type": "observed-data", "id": f"observed-data--{item.item_id}", **common,
                      "first_observed": stamp, "last_observed": stamp, "number_observed": 1,
                      "object_refs": observed, "labels": [f"legal-class:{item.legal_class.value}"]}
             objects.append(group)
@@ -130,10 +130,7 @@ class StixAdapter:
                 raise DecodeError("every object needs a type and an id", path=f"$.objects[{n}]", fmt=self.name)
             objects[obj["id"]] = obj
         reports = [o for o in objects.values() if o["type"] == "report"]
-        if reports:
-            cases = [self._report(r, objects) for r in reports]
-        else:
-            cases = [self._loose(bundle, objects)]
+        cases = [self._report(r, objects) for r in reports] if reports else [self._loose(bundle, objects)]
         cases = [c for c in cases if c.items]
         if not cases:
             raise DecodeError("no content items: the bundle has no url observable or url indicator", fmt=self.name)
