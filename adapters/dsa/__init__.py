@@ -1,0 +1,5 @@
+"""EU DSA Art. 16 notice adapter (notices to platforms)."""
+
+from adapters.dsa.adapter import DsaNoticeAdapter
+
+__all__ = ["DsaNoticeAdapter"]
