@@ -27,6 +27,9 @@ from gateway.transports.base import Transport
 
 log = get_logger("gateway.deliver")
 
+#: transports where the partner pulls: no delivery lane pushes to it
+PULL_TRANSPORTS = frozenset({"taxii"})
+
 
 class Circuit(StrEnum):
     CLOSED = "closed"
@@ -97,6 +100,8 @@ class DeliveryWorker:
     def start(self) -> None:
         self._running = True
         for partner in self.config.partners.values():
+            if partner.transport in PULL_TRANSPORTS:
+                continue  # the partner fetches its outbox itself (TAXII)
             if partner.transport not in self.transports:
                 log.warning("partner.no_transport", partner=partner.id, transport=partner.transport)
                 continue

@@ -453,6 +453,21 @@ class SqliteStore:
             raise ValueError(table)
         return await self.read(lambda c: int(c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]))
 
+    async def outbox_page(self, partner: str, after: tuple[float, str], limit: int) -> list[Delivery]:
+        """A partner's outbox in the order rows were added, from ``(created_at, message_id)`` on (that row
+        included, so a reader can resume inside it): what a pull transport (TAXII) pages through."""
+
+        def q(c: sqlite3.Connection) -> list[Delivery]:
+            rows = c.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE partner=? AND state != 'cancelled'"
+                " AND (created_at > ? OR (created_at = ? AND message_id >= ?))"
+                " ORDER BY created_at, message_id LIMIT ?",
+                (partner, after[0], after[0], after[1], limit),
+            )
+            return [_delivery(r) for r in rows]
+
+        return await self.read(q)
+
     async def deliveries(self, partner: str | None = None) -> list[Delivery]:
         def q(c: sqlite3.Connection) -> list[Delivery]:
             if partner is None:
