@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import orjson
 
 from gateway.config import Config
+from gateway.errors import EncodeError
 from gateway.log import get_logger
 from gateway.model import Case, MessageType, dump_case, format_timestamp
 from gateway.pipeline.encode import encode_for, project
-from gateway.pipeline.route import Router
+from gateway.pipeline.route import Decision, Router
 from gateway.pipeline.sign import KeyRing, payload_digest, sign_payload
 from gateway.pipeline.takedown import removed_items
 from gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, StoredCase
@@ -62,6 +63,35 @@ class Acceptor:
             case_id = str(case.case_id)
             routing = self.router.route(case, origin)
             doc = dump_case(case)
+            deliveries: list[Delivery] = []
+            queued: list[AuditEntry] = []
+            gone = removed_items(doc) if any(d.partner.kind in NOTICE_KINDS for d in routing.destinations) else set()
+            for routed in routing.destinations:
+                partner = routed.partner
+                item_ids = [i for i in routed.item_ids if partner.kind not in NOTICE_KINDS or i not in gone]
+                if not item_ids:
+                    continue  # a host is never sent a notice about content already reported removed
+                try:
+                    payload = encode_for(partner, project(case, partner, item_ids, sender=self.config.id, at=at))
+                except EncodeError as exc:
+                    # One destination's format cannot carry the case: the others still get it, and why
+                    # this one did not is kept with the routing decisions.
+                    routing.decisions += [Decision(i, "encode", partner.id, False, f"{partner.format}: {exc.message}")
+                                          for i in item_ids]
+                    log.warning("message.not_encodable", case_id=case_id, partner=partner.id, format=partner.format)
+                    continue
+                digest = payload_digest(payload)
+                jws = sign_payload(payload, key)
+                out_id = str(uuid.uuid4())
+                deliveries.append(Delivery(
+                    message_id=out_id, case_id=case_id, partner=partner.id, format=partner.format,
+                    transport=partner.transport, message_type=MessageType.NOTIFY.value, payload=payload,
+                    payload_sha256=digest, signature=jws, created_at=now, next_attempt_at=now, deadline_at=deadline,
+                    item_ids=item_ids,
+                ))
+                queued.append(AuditEntry("message.queued", message_id=out_id, case_id=case_id,
+                                         partner=partner.id, payload_sha256=digest, signatures=[jws],
+                                         detail=",".join(routed.rules)))
             intake.cases.append(StoredCase(
                 case_id=case_id, origin=origin, received_at=format_timestamp(case.received_at),
                 category=case.category.value, doc=orjson.dumps(doc, option=orjson.OPT_SORT_KEYS),
@@ -69,26 +99,9 @@ class Acceptor:
             ))
             intake.audit.append(AuditEntry("case.accepted", message_id=message_id, case_id=case_id,
                                            partner=None if origin == "local" else origin,
-                                           detail=f"{len(case.items)} items, {len(routing.destinations)} destinations"))
-            gone = removed_items(doc) if any(d.partner.kind in NOTICE_KINDS for d in routing.destinations) else set()
-            for routed in routing.destinations:
-                partner = routed.partner
-                item_ids = [i for i in routed.item_ids if partner.kind not in NOTICE_KINDS or i not in gone]
-                if not item_ids:
-                    continue  # a host is never sent a notice about content already reported removed
-                payload = encode_for(partner, project(case, partner, item_ids, sender=self.config.id, at=at))
-                digest = payload_digest(payload)
-                jws = sign_payload(payload, key)
-                out_id = str(uuid.uuid4())
-                intake.deliveries.append(Delivery(
-                    message_id=out_id, case_id=case_id, partner=partner.id, format=partner.format,
-                    transport=partner.transport, message_type=MessageType.NOTIFY.value, payload=payload,
-                    payload_sha256=digest, signature=jws, created_at=now, next_attempt_at=now, deadline_at=deadline,
-                    item_ids=item_ids,
-                ))
-                intake.audit.append(AuditEntry("message.queued", message_id=out_id, case_id=case_id,
-                                               partner=partner.id, payload_sha256=digest, signatures=[jws],
-                                               detail=",".join(routed.rules)))
+                                           detail=f"{len(case.items)} items, {len(deliveries)} destinations"))
+            intake.deliveries += deliveries
+            intake.audit += queued
         return intake
 
     async def accept(self, intake: Intake) -> AcceptResult:

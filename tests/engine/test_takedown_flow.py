@@ -15,11 +15,25 @@ import pytest
 import tomli_w
 
 from gateway.api.state import SERVICES
+from gateway.crypto.jws import verify_detached
+from gateway.crypto.keydir import KeyDirectory
 from gateway.demo import TOKEN, wait_settled
-from gateway.model import Action, ActionType, Case, Hosting, MessageType, Reporter, ReporterKind, Tlp, parse_timestamp
+from gateway.model import (
+    Action,
+    ActionType,
+    Case,
+    Category,
+    Hosting,
+    MessageType,
+    Reporter,
+    ReporterKind,
+    Tlp,
+    parse_timestamp,
+)
 from gateway.service import RunningGateway
 from gateway.sim.mail_server import MailServer
 from gateway.store.records import DeliveryState
+from tests.adapters.judge import judge
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key, submit
 
 HOST_ASN = 64500
@@ -42,7 +56,7 @@ def fr_config(fed_paths: dict[str, Path], mail_port: int) -> Path:
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
     doc["partners"].append({
         "id": "HOST-EXAMPLE", "kind": "host", "country": "FR", "asns": [HOST_ASN], "transport": "smtp",
-        "format": "native",
+        "format": "xarf",
         "options": {"smtp_host": "127.0.0.1", "smtp_port": mail_port, "from": "notices@fr-pdc.test",
                     "abuse_contacts": {"*": "abuse@host.test"}},
     })
@@ -64,6 +78,7 @@ def hosted_by_our_host(count: int, seed: int = 3) -> list[Case]:
             item.hosting = Hosting(asn=HOST_ASN, country="FR")
             item.actions = []
         case.tlp = Tlp.AMBER  # within the host's ceiling
+        case.category = Category.CSAM  # X-ARF carries csam and csem
     return cases
 
 
@@ -79,8 +94,10 @@ async def get_case(session: aiohttp.ClientSession, gw: RunningGateway, case: Cas
 
 
 async def test_smtp_outage_then_recovery_delivers_each_notice_once_and_starts_the_takedown_clock(
-    fr: RunningGateway, mail_port: int
+    fr: RunningGateway, mail_port: int, fed_paths: dict[str, Path], tmp_path: Path
 ) -> None:
+    """Notices wait while the abuse mailbox is down, then arrive once each: readable text, an X-ARF report
+    the official schema accepts, and our signature over exactly its bytes."""
     cases = hosted_by_our_host(3)
     async with aiohttp.ClientSession() as session:
         await submit(session, fr, cases)
@@ -93,6 +110,14 @@ async def test_smtp_outage_then_recovery_delivers_each_notice_once_and_starts_th
             assert len(mail.received) == 3
             assert len({m["Message-ID"] for m in mail.received}) == 3
             raw = b"".join(m.as_bytes() for m in mail.received)
+            fr_keys = KeyDirectory.load(fed_paths["FR-PDC"].parent / "keys")
+            reports: list[bytes] = []
+            for m in mail.received:
+                report, signature = [part.get_payload(decode=True) for part in m.iter_attachments()]
+                assert isinstance(report, bytes) and isinstance(signature, bytes)
+                assert verify_detached(report, signature.decode(), fr_keys) == fr_keys.active_signing_key().kid
+                reports += report.splitlines()
+            assert judge("xarf", reports, tmp_path, ".json") == []
             personal = [v for c in cases for v in (c.reporter.name, c.reporter.email, c.reporter.phone) if v]
             assert personal and not [v for v in personal if v.encode() in raw]
             info = await get_case(session, fr, cases[0])
@@ -153,3 +178,56 @@ async def test_a_partners_case_update_reporting_removal_updates_our_items(
         info = await get_case(session, fr, case)
     assert all(t["removal"] == "content_removed" and t["time_to_removal_s"] is not None for t in info["takedown"])
     assert await fr.app[SERVICES].store.count("cases") == 1
+
+
+async def test_a_platform_receives_a_dsa_notice_over_https_with_no_reporter_data(
+    fed_paths: dict[str, Path], tmp_path: Path
+) -> None:
+    """A platform hosting the content gets an Art. 16 notice by signed POST; its receipt closes the delivery."""
+    from aiohttp import web
+
+    from gateway import config as config_mod
+    from gateway.crypto.keydir import generate
+    from gateway.sim.evidence_receiver import EvidenceReceiver
+
+    fr_root = fed_paths["FR-PDC"].parent
+    generate(tmp_path / "platform-keys", "PLATFORM-1", owner="PLATFORM-VIDEO")
+    platform_keys = KeyDirectory.load(tmp_path / "platform-keys")
+    (tmp_path / "platform.jwks.json").write_bytes(orjson.dumps(platform_keys.to_jwks()))
+    receiver = EvidenceReceiver("PLATFORM-VIDEO", platform_keys.active_signing_key(),
+                                KeyDirectory.from_jwks(KeyDirectory.load(fr_root / "keys").to_jwks()), "dsa-notice")
+    runner = web.AppRunner(receiver.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    doc = tomllib.loads(fed_paths["FR-PDC"].read_text(encoding="utf-8"))
+    doc["partners"].append({"id": "PLATFORM-VIDEO", "kind": "platform", "asns": [HOST_ASN], "transport": "https",
+                            "format": "dsa-notice", "endpoint": f"http://127.0.0.1:{port}/evidence",
+                            "keys": str(tmp_path / "platform.jwks.json")})
+    fed_paths["FR-PDC"].write_text(tomli_w.dumps(doc), encoding="utf-8")
+    fr = await RunningGateway(config_mod.load(fed_paths["FR-PDC"])).start()
+    try:
+        cases = hosted_by_our_host(2, seed=61)
+        async with aiohttp.ClientSession() as session:
+            await submit(session, fr, cases)
+        for _ in range(200):
+            if len(receiver.received) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(receiver.received) == 2
+        for got in receiver.received.values():
+            assert got.media_type == "application/vnd.hotline-gateway.dsa-notice+json"
+            for case in cases:
+                for secret in (case.reporter.name, case.reporter.email):
+                    assert secret and secret.encode() not in got.body
+            assert orjson.loads(got.body)["notifier"]["identity_withheld"] is True
+        for _ in range(100):
+            rows = await fr.app[SERVICES].store.deliveries("PLATFORM-VIDEO")
+            if all(d.state is DeliveryState.DELIVERED for d in rows):
+                break
+            await asyncio.sleep(0.05)
+        assert [d.state for d in rows] == [DeliveryState.DELIVERED] * 2
+    finally:
+        await fr.stop()
+        await runner.cleanup()
