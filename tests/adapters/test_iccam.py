@@ -18,7 +18,8 @@ ADAPTER = IccamAdapter()
 
 @pytest.fixture
 def report() -> dict[str, Any]:
-    return orjson.loads(ADAPTER.encode(next(iter(generate_cases(1, seed=71)))))
+    doc: dict[str, Any] = orjson.loads(ADAPTER.encode(next(iter(generate_cases(1, seed=71)))))
+    return doc
 
 
 def test_1000_generated_cases_encode_to_reports_our_schema_accepts_and_decode_to_valid_cases() -> None:
