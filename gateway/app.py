@@ -63,7 +63,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     partner_keys = PartnerKeys(config.partners)
     nonces = NonceCache(config.clock_skew_s)
     nonces.load(await store.recent_nonces(int(time.time()) - 2 * config.clock_skew_s))
-    transports = build_transports(config, app[SESSION], keyring, partner_keys)
+    transports = build_transports(config, app[SESSION], keyring, partner_keys, store)
     worker = DeliveryWorker(config, store, transports)
     app[WORKER] = worker
     app[SERVICES] = Services(

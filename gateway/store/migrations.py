@@ -78,6 +78,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN item_ids TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE cases ADD COLUMN updated_at REAL;
     """,
+    # 3: progress of multi-step transports (a report id between submit and finish), so a retry resumes
+    # the same report instead of filing a second one.
+    """
+    CREATE TABLE transport_state (
+        message_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 

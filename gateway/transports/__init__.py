@@ -7,17 +7,24 @@ import aiohttp
 from gateway.config import Config
 from gateway.pipeline.sign import KeyRing
 from gateway.pipeline.verify import PartnerKeys
+from gateway.store.sqlite import SqliteStore
+from gateway.store.transport_state import TransportState
 from gateway.transports.base import Transport
+from gateway.transports.cybertip_api import CybertipApiTransport
 from gateway.transports.https_post import HttpsPostTransport
 from gateway.transports.native_http import NativeHttpTransport
 from gateway.transports.smtp import SmtpTransport
 
 
-def build(config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
-          partner_keys: PartnerKeys) -> dict[str, Transport]:
+def build(config: Config, session: aiohttp.ClientSession, keyring: KeyRing, partner_keys: PartnerKeys,
+          store: SqliteStore) -> dict[str, Transport]:
     """One instance of each transport the configured partners use."""
     kinds: dict[str, type[NativeHttpTransport] | type[HttpsPostTransport] | type[SmtpTransport]] = {
         "native-http": NativeHttpTransport, "https": HttpsPostTransport, "smtp": SmtpTransport,
     }
     used = {p.transport for p in config.partners.values()}
-    return {name: cls(config, session, keyring, partner_keys) for name, cls in kinds.items() if name in used}
+    out: dict[str, Transport] = {name: cls(config, session, keyring, partner_keys)
+                                 for name, cls in kinds.items() if name in used}
+    if "cybertip-api" in used:
+        out["cybertip-api"] = CybertipApiTransport(config, session, TransportState(store))
+    return out

@@ -1,0 +1,150 @@
+"""``cybertip-api``: filing a report with a CyberTipline-style reporting API, step by step.
+
+submit the ``<report>`` → one ``/fileinfo`` per ``<fileDetails>`` → ``/finish``. Each step's result
+is stored before the next (``TransportState``), so a retry resumes the same report. A step that fails
+before finish retracts the report, so no half report lingers. Finish is never repeated blindly: only
+for the report id we hold, and an answer of 5102 (already finished) means done. Response codes: 0
+success; 1xxx retry later; 2000 and 3xxx configuration errors and 4xxx validation errors are dead
+letters with the API's reason; 5101/5102 already done. A 401 (empty body) is a configuration error.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import orjson
+from lxml import etree
+
+from adapters.xmlsafe import parse
+from gateway.config import Config, Partner
+from gateway.errors import DecodeError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from gateway.log import get_logger
+from gateway.model import format_timestamp
+from gateway.store.records import Delivery
+from gateway.store.transport_state import TransportState
+from gateway.transports.base import Outcome
+
+log = get_logger("gateway.cybertip")
+
+
+class ApiAnswer:
+    def __init__(self, code: int, description: str, report_id: str | None) -> None:
+        self.code, self.description, self.report_id = code, description, report_id
+
+
+def outcome_error(partner: Partner, step: str, answer: ApiAnswer) -> DeliveryError:
+    detail = f"{partner.id} {step}: {answer.code} {answer.description}"
+    if 1000 <= answer.code < 2000:
+        return TransientDeliveryError(detail)
+    if answer.code == 2000 or 3000 <= answer.code < 4000:
+        return PermanentDeliveryError(detail, code="partner_configuration")
+    return PermanentDeliveryError(detail, code="partner_validation")
+
+
+class CybertipApiTransport:
+    name = "cybertip-api"
+    max_batch = 1
+
+    def __init__(self, config: Config, session: aiohttp.ClientSession, state: TransportState) -> None:
+        self.config = config
+        self.session = session
+        self.state = state
+
+    def _auth(self, partner: Partner) -> str:
+        """The Authorization header value; the password may live in a file beside the config."""
+        password = partner.options.get("password")
+        path = partner.option_path("password_file")
+        if password is None and path is not None:
+            password = path.read_text(encoding="utf-8").strip()
+        return aiohttp.encode_basic_auth(str(partner.options.get("username", "")), str(password or ""))
+
+    async def _call(self, partner: Partner, step: str, *, xml: bytes | None = None,
+                    form: dict[str, str] | None = None) -> ApiAnswer:
+        assert partner.endpoint is not None
+        url = partner.endpoint.rstrip("/") + "/" + step
+        timeout = aiohttp.ClientTimeout(total=self.config.delivery.timeout_s)
+        headers = {"Authorization": self._auth(partner)}
+        if xml is not None:
+            headers["Content-Type"] = "application/xml"
+        data: Any = xml if xml is not None else form
+        try:
+            async with self.session.post(url, data=data, headers=headers, timeout=timeout) as resp:
+                status, body = resp.status, await resp.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransientDeliveryError(f"{partner.id} {step}: no answer ({type(exc).__name__})") from None
+        if status == 401:
+            raise PermanentDeliveryError(f"{partner.id} {step}: 401, credentials refused", code="partner_configuration")
+        try:
+            root = parse(body, fmt="cybertip-api")
+            return ApiAnswer(int(root.findtext("responseCode") or "-1"), root.findtext("responseDescription") or "",
+                             root.findtext("reportId"))
+        except (DecodeError, ValueError):
+            raise TransientDeliveryError(f"{partner.id} {step}: HTTP {status} without a reportResponse") from None
+
+    async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
+        outcomes = []
+        for d in deliveries:
+            try:
+                outcomes.append(Outcome(d, receipt=await self._file(partner, d)))
+            except PermanentDeliveryError as exc:
+                outcomes.append(Outcome(d, error=exc))
+            except TransientDeliveryError as exc:
+                outcomes.append(Outcome(d, error=exc))
+        return outcomes
+
+    async def _file(self, partner: Partner, d: Delivery) -> str:
+        root = parse(d.payload, fmt="cybertip")
+        report = root.find("report")
+        files = root.findall("fileDetails")
+        if report is None:
+            raise PermanentDeliveryError("payload has no <report>", code="cannot_encode")
+        state = await self.state.get(d.message_id) or {}
+        report_id = state.get("report_id")
+        if report_id is None:
+            answer = await self._call(partner, "submit", xml=etree.tostring(report))
+            if answer.code != 0 or not answer.report_id:
+                raise outcome_error(partner, "submit", answer)
+            report_id, state = answer.report_id, {"report_id": answer.report_id, "files": 0}
+            await self.state.put(d.message_id, state)
+        if not state.get("finishing"):
+            for n in range(int(state.get("files", 0)), len(files)):
+                details = copy.deepcopy(files[n])
+                rid = etree.Element("reportId")
+                rid.text = report_id
+                details.insert(0, rid)
+                try:
+                    answer = await self._call(partner, "fileinfo", xml=etree.tostring(details))
+                except DeliveryError:
+                    await self._retract(partner, d, report_id)
+                    raise
+                if answer.code != 0:
+                    await self._retract(partner, d, report_id)
+                    raise outcome_error(partner, "fileinfo", answer)
+                state["files"] = n + 1
+                await self.state.put(d.message_id, state)
+            state["finishing"] = True  # from here on, only ever finish this report id
+            await self.state.put(d.message_id, state)
+        answer = await self._call(partner, "finish", form={"id": report_id})
+        if answer.code == 5101 or answer.code == 5001:
+            await self.state.put(d.message_id, None)  # gone on their side: file afresh next time
+            raise TransientDeliveryError(f"{partner.id} finish: {answer.code} {answer.description}; refiling")
+        if answer.code not in (0, 5102):
+            raise outcome_error(partner, "finish", answer)
+        await self.state.put(d.message_id, None)
+        log.info("cybertip.finished", message_id=d.message_id, partner=partner.id, report_id=report_id,
+                 already=answer.code == 5102)
+        return orjson.dumps({"kind": "cybertip", "report_id": report_id, "already_finished": answer.code == 5102,
+                             "finished_at": format_timestamp(datetime.now(UTC))}).decode()
+
+    async def _retract(self, partner: Partner, d: Delivery, report_id: str) -> None:
+        """Cancel an unfinished report; whatever its answer, the next attempt files a new one."""
+        try:
+            answer = await self._call(partner, "retract", form={"id": report_id})
+            log.info("cybertip.retracted", message_id=d.message_id, partner=partner.id, report_id=report_id,
+                     code=answer.code)
+        except DeliveryError as exc:
+            log.warning("cybertip.retract_failed", message_id=d.message_id, partner=partner.id, error=exc.code)
+        await self.state.put(d.message_id, None)
