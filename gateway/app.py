@@ -21,10 +21,12 @@ from gateway.crypto.digest import content_digest
 from gateway.crypto.httpsig import sign_response
 from gateway.pipeline.accept import Acceptor
 from gateway.pipeline.deliver import DeliveryWorker
+from gateway.pipeline.poll import WorkQueuePoller
 from gateway.pipeline.sign import KeyRing
 from gateway.pipeline.verify import InboundVerifier, NonceCache, PartnerKeys
 from gateway.store.sqlite import SqliteStore
 from gateway.transports import build as build_transports
+from gateway.transports.iccam_api import IccamApiTransport
 
 STORE = web.AppKey("store", SqliteStore)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
@@ -72,7 +74,13 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         acceptor=Acceptor(config, store, keyring, worker.wake),
     )
     worker.start()
+    iccam = transports.get("iccam-api")
+    poller = WorkQueuePoller(config, app[SERVICES].acceptor, iccam) if isinstance(iccam, IccamApiTransport) else None
+    if poller is not None:
+        poller.start()
     yield
+    if poller is not None:
+        await poller.stop()
     await worker.stop(config.shutdown_timeout_s)
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.federation_fixtures"]
+
 
 @pytest.fixture
 def case_doc() -> dict[str, Any]:

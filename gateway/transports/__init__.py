@@ -12,6 +12,7 @@ from gateway.store.transport_state import TransportState
 from gateway.transports.base import Transport
 from gateway.transports.cybertip_api import CybertipApiTransport
 from gateway.transports.https_post import HttpsPostTransport
+from gateway.transports.iccam_api import IccamApiTransport
 from gateway.transports.native_http import NativeHttpTransport
 from gateway.transports.smtp import SmtpTransport
 
@@ -27,4 +28,6 @@ def build(config: Config, session: aiohttp.ClientSession, keyring: KeyRing, part
                                  for name, cls in kinds.items() if name in used}
     if "cybertip-api" in used:
         out["cybertip-api"] = CybertipApiTransport(config, session, TransportState(store))
+    if "iccam-api" in used:
+        out["iccam-api"] = IccamApiTransport(config, session)
     return out

@@ -1,3 +1,5 @@
+"""Three gateways on loopback (FR-PDC, DE-HOTLINE, FR-POLICE) with their own keys, stores and configs."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

@@ -1,0 +1,60 @@
+"""Receive by polling: partners that do not push (the ICCAM-style network) are asked for their work
+queue; what comes back goes through the same decode → validate → accept as a pushed message, and is
+acknowledged only once it is durably stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from gateway import registry
+from gateway.config import Config, Partner
+from gateway.errors import DeliveryError
+from gateway.log import get_logger
+from gateway.pipeline.accept import Acceptor
+from gateway.pipeline.validate import validate_case
+from gateway.transports.iccam_api import IccamApiTransport
+
+log = get_logger("gateway.poll")
+
+
+class WorkQueuePoller:
+    def __init__(self, config: Config, acceptor: Acceptor, transport: IccamApiTransport) -> None:
+        self.config, self.acceptor, self.transport = config, acceptor, transport
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        for partner in self.config.partners.values():
+            if partner.transport == "iccam-api" and partner.options.get("poll", True):
+                self._tasks.append(asyncio.create_task(self._loop(partner), name=f"poll-{partner.id}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _accept(self, partner: Partner, data: bytes) -> None:
+        cases = registry.get(partner.format).decode(data)
+        for case in cases:
+            validate_case(case)
+        intake = self.acceptor.build(cases, partner.id)
+        intake.keep_first = True  # the same report offered again is the same report
+        await self.acceptor.accept(intake)
+
+    async def _loop(self, partner: Partner) -> None:
+        interval = float(partner.options.get("poll_interval_s", 60))
+        country = str(partner.options.get("poll_country", self.config.country))
+        while True:
+            try:
+                taken = await self.transport.poll(partner, country, lambda data: self._accept(partner, data))
+                if taken:
+                    log.info("poll.received", partner=partner.id, country=country, reports=taken)
+            except DeliveryError as exc:
+                log.warning("poll.failed", partner=partner.id, error=exc.code, detail=exc.message)
+            except Exception:
+                log.exception("poll.crashed", partner=partner.id)
+            await asyncio.sleep(interval)
