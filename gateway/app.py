@@ -19,6 +19,7 @@ from gateway.api.state import CONFIG, SERVICES, WORKER, Services
 from gateway.config import Config
 from gateway.crypto.digest import content_digest
 from gateway.crypto.httpsig import sign_response
+from gateway.metrics import Metrics
 from gateway.pipeline.accept import Acceptor
 from gateway.pipeline.deliver import DeliveryWorker
 from gateway.pipeline.poll import WorkQueuePoller
@@ -66,12 +67,13 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     nonces = NonceCache(config.clock_skew_s)
     nonces.load(await store.recent_nonces(int(time.time()) - 2 * config.clock_skew_s))
     transports = build_transports(config, app[SESSION], keyring, partner_keys, store)
-    worker = DeliveryWorker(config, store, transports)
+    metrics = Metrics()
+    worker = DeliveryWorker(config, store, transports, metrics)
     app[WORKER] = worker
     app[SERVICES] = Services(
         config=config, store=store, keyring=keyring, partner_keys=partner_keys, nonces=nonces,
         verifier=InboundVerifier(config, partner_keys, nonces),
-        acceptor=Acceptor(config, store, keyring, worker.wake),
+        acceptor=Acceptor(config, store, keyring, worker.wake), metrics=metrics,
     )
     worker.start()
     iccam = transports.get("iccam-api")
@@ -96,5 +98,6 @@ def make_app(config: Config) -> web.Application:
     app.router.add_get("/.well-known/hotline-gateway/keys", health.jwks)
     taxii.add_routes(app)
     app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", health.metrics)
     app.router.add_get("/readyz", health.readyz)
     return app

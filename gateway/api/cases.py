@@ -61,6 +61,8 @@ async def post_cases(request: web.Request) -> web.Response:
     cases = [load_case(d) for d in docs]
     result = await svc.acceptor.accept(svc.acceptor.build(cases, "local"))
     accepted = [{"case_id": cid, "new": new} for cid, new in zip(result.case_ids, result.fresh, strict=True)]
+    for a in accepted:
+        svc.metrics.messages_in.labels("local", "native", "accepted" if a["new"] else "duplicate").inc()
     return web.json_response({"accepted": accepted, "deliveries": result.deliveries}, status=202,
                              dumps=lambda o: orjson.dumps(o).decode())
 

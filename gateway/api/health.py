@@ -1,9 +1,10 @@
-"""Keys and health: the JWKS partners fetch, liveness and readiness."""
+"""Keys and health: the JWKS partners fetch, liveness, readiness and metrics."""
 
 from __future__ import annotations
 
 import orjson
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.api.problems import problem
 from gateway.api.state import WORKER, services
@@ -36,3 +37,10 @@ async def readyz(request: web.Request) -> web.Response:
     if all(v == "ok" for v in checks.values()):
         return web.json_response({"status": "ready", "checks": checks})
     return problem(503, "not_ready", "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"), checks=checks)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; operators scrape it from inside their network (no token)."""
+    svc = services(request)
+    body = await svc.metrics.render(svc.store)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -137,6 +137,7 @@ async def post_messages(request: web.Request) -> web.Response:
                 raise MessageIdReused(f"{where}.message_id {msg['message_id']} was already used for other content")
             receipts.append({**orjson.loads(old.receipt), "duplicate": True})
             svc.counters["duplicates"] += 1
+            svc.metrics.messages_in.labels(partner.id, msg["format"], "duplicate").inc()
             continue
         payload = _payload(msg, where)
         for sig in msg["signatures"]:
@@ -163,6 +164,8 @@ async def post_messages(request: web.Request) -> web.Response:
             receipts = [{**orjson.loads(stored[m["message_id"]].receipt), "duplicate": True} for m in messages]
             svc.counters["duplicates"] += len(messages)
     svc.counters["messages_in"] += len(fresh)
+    for _, msg, _, _ in fresh:
+        svc.metrics.messages_in.labels(partner.id, msg["format"], "accepted").inc()
     return web.Response(status=202, body=orjson.dumps({"receipts": receipts}), content_type="application/json")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gateway.api.state import SERVICES
 from gateway.errors import GatewayError, ValidationError
 from gateway.log import get_logger
 
@@ -30,12 +31,19 @@ def problem_for(exc: GatewayError) -> web.Response:
     return problem(exc.http_status, exc.code, exc.message, **extra)
 
 
+def count_rejection(request: web.Request, code: str) -> None:
+    svc = request.app.get(SERVICES)
+    if svc is not None:
+        svc.metrics.rejections.labels(code).inc()
+
+
 @web.middleware
 async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except GatewayError as exc:
         log.info("request.rejected", path=request.path, code=exc.code, status=exc.http_status)
+        count_rejection(request, exc.code)
         return problem_for(exc)
     except web.HTTPRequestEntityTooLarge as exc:
         return problem(413, "payload_too_large", exc.text or "request body too large")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from gateway.config import Config
+from gateway.metrics import Metrics
 from gateway.pipeline.accept import Acceptor
 from gateway.pipeline.deliver import DeliveryWorker
 from gateway.pipeline.sign import KeyRing
@@ -24,6 +25,7 @@ class Services:
     nonces: NonceCache
     verifier: InboundVerifier
     acceptor: Acceptor
+    metrics: Metrics
     #: in-process counts of what happened (messages in, duplicates answered, rejections by code)
     counters: Counter[str] = field(default_factory=Counter)
 

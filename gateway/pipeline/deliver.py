@@ -17,6 +17,7 @@ from enum import StrEnum
 from gateway.config import Config, Partner
 from gateway.errors import DeliveryError, PermanentDeliveryError
 from gateway.log import get_logger
+from gateway.metrics import Metrics
 from gateway.pipeline.accept import NOTICE_KINDS
 from gateway.pipeline.outbox import fail, record
 from gateway.pipeline.takedown import NOTICE_ACTION
@@ -74,8 +75,10 @@ class CircuitBreaker:
 
 
 class DeliveryWorker:
-    def __init__(self, config: Config, store: SqliteStore, transports: dict[str, Transport]) -> None:
+    def __init__(self, config: Config, store: SqliteStore, transports: dict[str, Transport],
+                 metrics: Metrics | None = None) -> None:
         self.config = config
+        self.metrics = metrics
         self.store = store
         self.transports = transports
         self.breakers = {
@@ -169,6 +172,8 @@ class DeliveryWorker:
             batch, withdrawn = await withdraw_removed(self.store, batch)
             for d in withdrawn:
                 log.info("message.withdrawn", message_id=d.message_id, case_id=d.case_id, partner=partner.id)
+                if self.metrics is not None:
+                    self.metrics.messages_out.labels(partner.id, d.format, "withdrawn").inc()
             if not batch:
                 return
         try:
@@ -180,17 +185,18 @@ class DeliveryWorker:
                 for d in batch:
                     await self._send(partner, transport, breaker, [d])
                 return
-            await fail(self.store, batch, exc, self.config.delivery)
+            await fail(self.store, batch, exc, self.config.delivery, metrics=self.metrics)
             return
         except DeliveryError as exc:
             breaker.failure()
             log.info("batch.failed", partner=partner.id, size=len(batch), error=exc.code, circuit=breaker.state.value)
-            await fail(self.store, batch, exc, self.config.delivery)
+            await fail(self.store, batch, exc, self.config.delivery, metrics=self.metrics)
             await self._publish(partner.id, breaker)
             return
         breaker.success()
         await self._publish(partner.id, breaker)
         delivered, failed = await record(self.store, outcomes, self.config.delivery,
-                                         notice=NOTICE_ACTION.get(partner.kind), by=self.config.id)
+                                         notice=NOTICE_ACTION.get(partner.kind), by=self.config.id,
+                                         metrics=self.metrics)
         log.debug("batch.sent", partner=partner.id, size=len(batch), delivered=delivered, failed=failed,
                   duration_ms=round((time.perf_counter() - started) * 1000, 1))

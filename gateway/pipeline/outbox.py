@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from gateway.config import DeliverySettings
 from gateway.errors import DeliveryError, PermanentDeliveryError
 from gateway.log import get_logger
+from gateway.metrics import Metrics
 from gateway.model import ActionType, format_timestamp
 from gateway.store.case_updates import deliver_with_notices
 from gateway.store.records import AuditEntry, Delivery
@@ -30,7 +31,7 @@ def backoff(attempts: int, settings: DeliverySettings, rng: random.Random | None
 
 
 async def record(store: SqliteStore, outcomes: list[Outcome], settings: DeliverySettings, *,
-                 notice: ActionType | None = None, by: str = "") -> tuple[int, int]:
+                 notice: ActionType | None = None, by: str = "", metrics: Metrics | None = None) -> tuple[int, int]:
     """Write the results of one attempt; returns (delivered, failed).
 
     A delivered notice (to a host, a platform, the police) is recorded as an action on the items it
@@ -48,6 +49,9 @@ async def record(store: SqliteStore, outcomes: list[Outcome], settings: Delivery
             action = {"type": notice.value, "at": at, "by": by}
             await deliver_with_notices(store, results, audit, [(d, action) for d, _ in results])
         for o in outcomes:
+            if o.receipt is not None and metrics is not None:
+                metrics.messages_out.labels(o.delivery.partner, o.delivery.format, "delivered").inc()
+                metrics.latency.labels(o.delivery.partner).observe(max(0.0, time.time() - o.delivery.created_at))
             if o.receipt is not None:
                 log.info("message.delivered", message_id=o.delivery.message_id, case_id=o.delivery.case_id,
                          partner=o.delivery.partner, attempts=o.delivery.attempts, duplicate=o.duplicate,
@@ -55,12 +59,12 @@ async def record(store: SqliteStore, outcomes: list[Outcome], settings: Delivery
     failed = [o for o in outcomes if o.error is not None]
     for o in failed:
         assert o.error is not None
-        await fail(store, [o.delivery], o.error, settings)
+        await fail(store, [o.delivery], o.error, settings, metrics=metrics)
     return len(done), len(failed)
 
 
 async def fail(store: SqliteStore, deliveries: list[Delivery], error: DeliveryError,
-               settings: DeliverySettings) -> None:
+               settings: DeliverySettings, *, metrics: Metrics | None = None) -> None:
     """Schedule a retry for each delivery, or dead-letter it when retrying cannot help or time is up."""
     now = time.time()
     retry: dict[float, list[Delivery]] = {}
@@ -72,6 +76,10 @@ async def fail(store: SqliteStore, deliveries: list[Delivery], error: DeliveryEr
         else:
             retry.setdefault(round(at, 3), []).append(d)
     reason = f"{error.code}: {error.message}"
+    if metrics is not None:
+        for group, outcome in ([d for g in retry.values() for d in g], "retry"), (dead, "dead"):
+            for d in group:
+                metrics.messages_out.labels(d.partner, d.format, outcome).inc()
     for at, group in retry.items():
         await store.mark_failed(group, reason, retry_at=at, audit=[])
         for d in group:

@@ -126,3 +126,15 @@ async def test_a_receipt_signed_by_someone_else_is_not_accepted(rig: Rig, tmp_pa
     [outcome] = await rig.transport.send(rig.config.partner("FR-POLICE"), [rig.delivery()])
     assert outcome.receipt is None
     assert isinstance(outcome.error, TransientDeliveryError) and "not verified" in outcome.error.message
+
+
+async def test_an_iodef_document_reaches_a_police_endpoint_that_reads_iodef(rig: Rig) -> None:
+    """Any format travels over ``https``: here RFC 7970 IODEF, the police's own format."""
+    rig.receiver.fmt = "iodef"
+    case = cases_hosted_in("FR", 1, seed=12)[0]
+    d = rig.delivery(registry.get("iodef").encode(case))
+    d.format = "iodef"
+    [outcome] = await rig.transport.send(rig.config.partner("FR-POLICE"), [d])
+    assert outcome.error is None and outcome.receipt
+    [got] = rig.receiver.received[d.message_id].cases
+    assert got.case_id == case.case_id and rig.receiver.received[d.message_id].media_type == "application/xml"

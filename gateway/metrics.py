@@ -1,0 +1,42 @@
+"""Prometheus metrics of one gateway, in a registry of its own (several gateways share a test process).
+
+Counters move where things happen (intake, delivery outcomes, refusals); queue depth, oldest queued
+age and dead letters are read from the store at scrape time, so they are right even after a restart.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from gateway.store.sqlite import SqliteStore
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.messages_in = Counter("hotline_messages_in_total", "Messages and cases received",
+                                   ["partner", "format", "outcome"], registry=self.registry)
+        self.messages_out = Counter("hotline_messages_out_total", "Delivery attempts by outcome",
+                                    ["partner", "format", "outcome"], registry=self.registry)
+        self.rejections = Counter("hotline_rejections_total", "Requests refused, by problem code",
+                                  ["code"], registry=self.registry)
+        self.latency = Histogram("hotline_delivery_latency_seconds", "From acceptance to the partner's receipt",
+                                 ["partner"], registry=self.registry,
+                                 buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 6 * 3600, 86400))
+        self.queued = Gauge("hotline_queue_depth", "Deliveries waiting", ["partner"], registry=self.registry)
+        self.oldest = Gauge("hotline_queue_oldest_seconds", "Age of the oldest waiting delivery", ["partner"],
+                            registry=self.registry)
+        self.dead = Gauge("hotline_dead_letters", "Deliveries given up on, waiting for an operator", ["partner"],
+                          registry=self.registry)
+        self.in_flight = Gauge("hotline_in_flight", "Deliveries being sent now", ["partner"], registry=self.registry)
+
+    async def render(self, store: SqliteStore) -> bytes:
+        now = time.time()
+        for partner, st in (await store.partner_status()).items():
+            self.queued.labels(partner).set(st.queued)
+            self.in_flight.labels(partner).set(st.in_flight)
+            self.dead.labels(partner).set(st.dead)
+            self.oldest.labels(partner).set(now - st.oldest_queued_at if st.oldest_queued_at else 0)
+        return generate_latest(self.registry)
