@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway.api import actions, cases, health, messages, taxii
+from gateway.api import actions, cases, health, messages, openapi, taxii
 from gateway.api.problems import Handler, problems_middleware
 from gateway.api.state import CONFIG, SERVICES, WORKER, Services
 from gateway.config import Config
@@ -99,5 +99,6 @@ def make_app(config: Config) -> web.Application:
     taxii.add_routes(app)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
+    app.router.add_get("/openapi.json", openapi.openapi)
     app.router.add_get("/readyz", health.readyz)
     return app

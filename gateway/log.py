@@ -50,6 +50,7 @@ def configure(*, level: str = "info", json: bool | None = None, stream: Any = No
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact,
+            structlog.processors.format_exc_info,  # exceptions logged with their traceback, as text
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),

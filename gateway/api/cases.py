@@ -16,7 +16,7 @@ from aiohttp import web
 
 from gateway.api.messages import read_body
 from gateway.api.state import services
-from gateway.errors import FieldProblem, NotFound, UnsupportedMediaType, ValidationError, VerificationError
+from gateway.errors import BadInput, FieldProblem, NotFound, UnsupportedMediaType, ValidationError, VerificationError
 from gateway.model import load_case
 from gateway.pipeline.decode import refuse_media
 from gateway.pipeline.receipt import receipt_claims
@@ -24,6 +24,13 @@ from gateway.pipeline.takedown import case_takedown
 from gateway.pipeline.validate import case_validator
 
 MAX_LOCAL_BODY = 64 * 1024 * 1024
+
+
+class CaseRepeated(BadInput):
+    """Two cases with one id in one submission: which one is meant cannot be guessed."""
+
+    code = "case_id_repeated"
+    http_status = 409
 MAX_CASES = 10_000
 
 
@@ -57,6 +64,10 @@ async def post_cases(request: web.Request) -> web.Response:
         problems += [FieldProblem(prefix + p.path[1:], p.message) for p in validator.problems(d)]
     if problems:
         raise ValidationError(problems)
+    ids = [d["case_id"] for d in docs]
+    if len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise CaseRepeated(f"case id(s) appear more than once in this submission: {', '.join(repeated[:5])}")
     svc = services(request)
     cases = [load_case(d) for d in docs]
     result = await svc.acceptor.accept(svc.acceptor.build(cases, "local"))

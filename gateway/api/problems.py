@@ -50,7 +50,10 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return problem(exc.status, f"http_{exc.status}", exc.reason)
+        response = problem(exc.status, f"http_{exc.status}", exc.reason)
+        if "Allow" in exc.headers:  # RFC 9110: a 405 says which methods the resource has
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("request.failed", path=request.path)
         return problem(500, "internal_error", "internal error; nothing was stored")

@@ -59,8 +59,12 @@ class Acceptor:
         key = self.keyring.signing_key
         deadline = now + self.config.delivery.deadline_s
         intake = Intake(inbound=list(inbound or []), nonce=nonce)
+        built: set[str] = set()
         for case in cases:
             case_id = str(case.case_id)
+            if case_id in built:
+                continue  # the same case twice in one submission: the first copy stands
+            built.add(case_id)
             routing = self.router.route(case, origin)
             doc = dump_case(case)
             deliveries: list[Delivery] = []

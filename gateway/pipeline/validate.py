@@ -61,7 +61,10 @@ class SchemaValidator:
     def problems(self, doc: Any) -> list[FieldProblem]:
         if self._fast.is_valid(doc):
             return []
-        problems = sorted({_problem(e) for e in self._explainer.iter_errors(doc)}, key=lambda p: p.path)
+        by_path: dict[str, list[str]] = {}
+        for p in sorted({_problem(e) for e in self._explainer.iter_errors(doc)}, key=lambda p: (p.path, p.message)):
+            by_path.setdefault(p.path, []).append(p.message)
+        problems = [FieldProblem(path, "; ".join(messages)) for path, messages in by_path.items()]
         # The two validators can disagree on formats; the fast one is authoritative for "invalid".
         return problems or [FieldProblem("$", "does not match the schema")]
 

@@ -1,0 +1,149 @@
+"""The OpenAPI 3.1 description of the whole HTTP API, served at ``/openapi.json``.
+
+Request and case shapes are not restated: the canonical JSON Schema (``schemas/case.schema.json``)
+is embedded as components, so the document cannot drift from what the gateway validates. A test runs
+schemathesis against the running app to keep every documented status and problem shape true.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway import __version__
+from schemas import path as schema_path
+
+PROBLEM = "application/problem+json"
+
+
+def _refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" and isinstance(v, str) else _refs(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_refs(v) for v in node]
+    return node
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    problem = {"schema": ref("Problem")}
+    return {str(s): {"description": DESCRIPTIONS[s], "content": {PROBLEM: problem}} for s in statuses}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+DESCRIPTIONS = {
+    400: "bad request (digest mismatch, malformed input)", 401: "missing or bad credentials or signature, replay",
+    403: "not allowed", 404: "no such resource", 409: "conflict (same id, other content)",
+    413: "body over the limit", 415: "wrong media type", 422: "schema violation; `errors` names every bad field",
+    503: "not ready, or the store is unavailable",
+}
+SIGNED = [
+    {"name": n, "in": "header", "required": True, "schema": {"type": "string"}, "description": d}
+    for n, d in (("Signature-Input", "RFC 9421 signature parameters (Ed25519; covers @method, @target-uri, "
+                  "content-digest, content-type; created, keyid, nonce)"),
+                 ("Signature", "RFC 9421 signature"), ("Content-Digest", "RFC 9530 digest of the body"))
+]
+
+
+def _json(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
+    return {"content": {media: {"schema": schema}}}
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    canonical = orjson.loads(schema_path("case.schema.json").read_bytes())
+    schemas = _refs(canonical["$defs"])
+    schemas["Problem"] = {
+        "type": "object", "required": ["type", "title", "status", "code", "detail"],
+        "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                       "code": {"type": "string", "description": "stable machine-readable reason"},
+                       "detail": {"type": "string"},
+                       "errors": {"type": "array", "items": {"type": "object", "required": ["path", "message"],
+                                                             "properties": {"path": {"type": "string"},
+                                                                            "message": {"type": "string"}}}}},
+    }
+    schemas["Envelope"] = {"type": "object", "required": ["messages"], "additionalProperties": False,
+                           "properties": {"messages": {"type": "array", "minItems": 1, "maxItems": 1000,
+                                                       "items": {"$ref": "#/components/schemas/Message"}}}}
+    schemas["Receipts"] = {"type": "object", "required": ["receipts"],
+                           "properties": {"receipts": {"type": "array", "items": {"type": "object"}}}}
+    schemas["Accepted"] = {"type": "object", "required": ["accepted", "deliveries"], "properties": {
+        "accepted": {"type": "array", "items": {"type": "object", "required": ["case_id", "new"],
+                                                "properties": {"case_id": {"type": "string"},
+                                                               "new": {"type": "boolean"}}}},
+        "deliveries": {"type": "integer"}}}
+    action = canonical["$defs"]["Action"]
+    item_action = _refs({**action, "properties": {**action["properties"], "item_id": {"$ref": "#/$defs/Uuid"}},
+                         "required": [*action["required"], "item_id"]})
+    schemas["ActionsRequest"] = {"type": "object", "required": ["actions"], "additionalProperties": False,
+                                 "properties": {"actions": {"type": "array", "minItems": 1, "maxItems": 1000,
+                                                            "items": item_action}}}
+    case_id = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    paths: dict[str, Any] = {
+        "/v1/messages": {"post": {
+            "summary": "Signed batch of messages from a partner gateway", "parameters": SIGNED,
+            "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/Envelope"},
+                                                      "application/vnd.hotline-gateway.messages+json")},
+            "responses": {"202": {"description": "stored durably; the receiver's signed receipts",
+                                  **_json({"$ref": "#/components/schemas/Receipts"})},
+                          **_problems(400, 401, 409, 413, 415, 422, 503)}}},
+        "/v1/cases": {"post": {
+            "summary": "Local intake: one case or an array of cases from the hotline's case system",
+            "security": bearer,
+            "requestBody": {"required": True, **_json({"oneOf": [
+                {"$ref": "#/components/schemas/Case"},
+                {"type": "array", "minItems": 1, "maxItems": 10000, "items": ref("Case")}]})},
+            "responses": {"202": {"description": "stored durably and routed", **_json(ref("Accepted"))},
+                          **_problems(400, 401, 409, 413, 415, 422, 503)}}},
+        "/v1/cases/{case_id}": {"get": {
+            "summary": "A case with its routing and, per destination, delivery state, attempts, error and receipt",
+            "security": bearer, "parameters": case_id,
+            "responses": {"200": {"description": "the case", **_json({"type": "object"})}, **_problems(401, 404)}}},
+        "/v1/cases/{case_id}/actions": {"post": {
+            "summary": "Takedown progress on items (content removed, unavailable, moved, notices sent by hand)",
+            "security": bearer, "parameters": case_id,
+            "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/ActionsRequest"})},
+            "responses": {"200": {"description": "recorded; time to removal per item", **_json({"type": "object"})},
+                          **_problems(400, 401, 404, 413, 415, 422)}}},
+        "/.well-known/hotline-gateway/keys": {"get": {
+            "summary": "Our public keys (JWKS, OKP Ed25519) with validity windows",
+            "responses": {"200": {"description": "JWKS", **_json({"type": "object", "required": ["keys"]},
+                                                                 "application/jwk-set+json")}}}},
+        "/healthz": {"get": {"summary": "Process alive", "responses": {"200": {"description": "alive",
+                                                                                 **_json({"type": "object"})}}}},
+        "/readyz": {"get": {"summary": "Store writable, keys loaded, worker running",
+                            "responses": {"200": {"description": "ready", **_json({"type": "object"})},
+                                          **_problems(503)}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics",
+                             "responses": {"200": {"description": "text exposition format",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"summary": "This document",
+                                  "responses": {"200": {"description": "OpenAPI 3.1", **_json({"type": "object"})}}}},
+    }
+    taxii = "application/taxii+json;version=2.1"
+    for path, summary in (("/taxii2/", "TAXII discovery"), ("/taxii2/hotline/", "TAXII API root"),
+                          ("/taxii2/hotline/collections/", "TAXII collections visible to this client")):
+        paths[path] = {"get": {"summary": summary, "security": [{"basic": []}],
+                               "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)},
+                                             **_problems(401)}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "hotline-gateway", "version": __version__,
+                 "description": "Exchange of reports of illegal online content between hotlines, law enforcement "
+                                "and hosts. Every error is application/problem+json with a stable `code`."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "the local case system's intake token"},
+            "basic": {"type": "http", "scheme": "basic", "description": "TAXII: partner id and its TAXII password"}}},
+    }
+
+
+async def openapi(_request: web.Request) -> web.Response:
+    return web.Response(body=orjson.dumps(document()), content_type="application/json")
