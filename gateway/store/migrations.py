@@ -87,6 +87,11 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # 4: the digest of a case as first submitted: the stored document gains actions over time (notices
+    # sent, removals), so "the same case again" is judged against what was submitted, not what we hold.
+    """
+    ALTER TABLE cases ADD COLUMN submitted_sha256 TEXT;
+    """,
 ]
 
 

@@ -9,6 +9,7 @@ submissions cost one fsync rather than a thousand. A write that fails rolls back
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import queue
 import sqlite3
 import threading
@@ -275,18 +276,21 @@ class SqliteStore:
             fresh: list[bool] = []
             skipped: set[str] = set()
             for case in intake.cases:
-                row = c.execute("SELECT doc FROM cases WHERE case_id = ?", (case.case_id,)).fetchone()
+                digest = hashlib.sha256(case.doc).hexdigest()
+                row = c.execute("SELECT doc, submitted_sha256 FROM cases WHERE case_id = ?",
+                                (case.case_id,)).fetchone()
                 if row is not None:
-                    if bytes(row[0]) != case.doc and not intake.keep_first:
+                    same = row[1] == digest if row[1] is not None else bytes(row[0]) == case.doc
+                    if not same and not intake.keep_first:
                         raise CaseConflict(case.case_id)
                     fresh.append(False)
                     skipped.add(case.case_id)
                     continue
                 c.execute(
-                    "INSERT INTO cases(case_id, origin, message_id, received_at, category, doc, routing, stored_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO cases(case_id, origin, message_id, received_at, category, doc, routing, stored_at,"
+                    " submitted_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (case.case_id, case.origin, case.message_id, case.received_at, case.category, case.doc,
-                     case.routing, now),
+                     case.routing, now, digest),
                 )
                 fresh.append(True)
             rows = [

@@ -110,3 +110,18 @@ async def test_resubmitting_an_identical_case_is_idempotent_and_a_changed_one_co
             assert (await r.json(content_type=None))["code"] == "case_conflict"
     await wait_settled(fr, 30)
     assert len(await fr.app[SERVICES].store.deliveries()) == 1
+
+
+async def test_resubmitting_a_case_after_its_notice_was_recorded_is_still_the_same_case(
+    federation: dict[str, RunningGateway],
+) -> None:
+    """The stored case gains a sent_to_lea action on delivery; the identical resubmission is not a conflict."""
+    fr = federation["FR-PDC"]
+    [case] = cases_hosted_in("FR", 1, seed=77)
+    for item in case.items:
+        item.actions = []
+    async with aiohttp.ClientSession() as session:
+        await submit(session, fr, [case])
+        await wait_settled(fr, 30)
+        answer = await submit(session, fr, [case])
+    assert answer["accepted"] == [{"case_id": str(case.case_id), "new": False}]
