@@ -19,9 +19,18 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _modules() -> list[ModuleType]:
-    from gateway.cli import cmd_demo, cmd_formats, cmd_import, cmd_keys, cmd_sample, cmd_service, cmd_sign
+    from gateway.cli import (
+        cmd_demo,
+        cmd_formats,
+        cmd_import,
+        cmd_keys,
+        cmd_report,
+        cmd_sample,
+        cmd_service,
+        cmd_sign,
+    )
 
-    return [cmd_demo, cmd_service, cmd_import, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
+    return [cmd_demo, cmd_service, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,45 @@
+"""``report``: the period's statistics as one offline HTML file with charts and tables, or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import orjson
+
+from gateway import config as config_mod
+from gateway.cli.files import write_output
+from gateway.errors import BadInput
+from gateway.report.figures import compute
+from gateway.report.html import render
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("report", parents=[common], help="statistics for a period: HTML with charts, or JSON")
+    p.add_argument("--config", required=True, metavar="FILE")
+    p.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day (YYYY-MM-DD, UTC)")
+    p.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day, included")
+    p.add_argument("--format", choices=("html", "json"), default="html")
+    p.add_argument("-o", "--output", metavar="FILE", help="output file (default: standard output)")
+    p.set_defaults(run=run_report)
+
+
+def _day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"{flag} {text!r}: not a date (YYYY-MM-DD)") from None
+
+
+def run_report(args: argparse.Namespace) -> int:
+    config = config_mod.load(args.config)
+    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    if end < start:
+        raise BadInput("--to is before --from")
+    if not config.db_path.exists():
+        raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
+    figures = compute(config.db_path, config.id, start, end)
+    data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" \
+        else render(figures).encode("utf-8")
+    write_output(args.output, data)
+    return 0
