@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway.api import actions, cases, health, messages, openapi, taxii
+from gateway.api import actions, cases, health, messages, openapi, status_page, taxii
 from gateway.api.problems import Handler, problems_middleware
 from gateway.api.state import CONFIG, SERVICES, WORKER, Services
 from gateway.config import Config
@@ -97,6 +97,7 @@ def make_app(config: Config) -> web.Application:
     app.router.add_post("/v1/cases/{case_id}/actions", actions.post_actions)
     app.router.add_get("/.well-known/hotline-gateway/keys", health.jwks)
     taxii.add_routes(app)
+    status_page.add_routes(app)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
     app.router.add_get("/openapi.json", openapi.openapi)

@@ -369,7 +369,8 @@ class SqliteStore:
 
         await self.write(op)
 
-    async def requeue_dead(self, partner: str | None = None, *, deadline_s: float = 24 * 3600) -> int:
+    async def requeue_dead(self, partner: str | None = None, *, deadline_s: float = 24 * 3600,
+                           message_id: str | None = None) -> int:
         def op(w: _Writer) -> int:
             now = time.time()
             sql = ("UPDATE deliveries SET state='queued', next_attempt_at=?, deadline_at=?, attempts=0"
@@ -378,6 +379,9 @@ class SqliteStore:
             if partner is not None:
                 sql += " AND partner=?"
                 args.append(partner)
+            if message_id is not None:
+                sql += " AND message_id=?"
+                args.append(message_id)
             count = w.conn.execute(sql, args).rowcount
             w.append_audit([AuditEntry("dead_letters.requeued", partner=partner, detail=str(count))], _now_iso())
             return int(count)
@@ -456,6 +460,22 @@ class SqliteStore:
         if table not in {"inbound", "cases", "deliveries", "audit"}:
             raise ValueError(table)
         return await self.read(lambda c: int(c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]))
+
+    async def dead_letters(self, limit: int = 100) -> list[Delivery]:
+        def q(c: sqlite3.Connection) -> list[Delivery]:
+            rows = c.execute(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE state='dead'"
+                             " ORDER BY created_at DESC LIMIT ?", (limit,))
+            return [_delivery(r) for r in rows]
+
+        return await self.read(q)
+
+    async def recent_audit(self, limit: int = 20) -> list[dict[str, Any]]:
+        def q(c: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = c.execute("SELECT seq, at, kind, partner, message_id, case_id FROM audit ORDER BY seq DESC LIMIT ?",
+                             (limit,))
+            return [dict(zip(("seq", "at", "kind", "partner", "message_id", "case_id"), r, strict=True)) for r in rows]
+
+        return await self.read(q)
 
     async def outbox_page(self, partner: str, after: tuple[float, str], limit: int) -> list[Delivery]:
         """A partner's outbox in the order rows were added, from ``(created_at, message_id)`` on (that row
