@@ -114,7 +114,13 @@ class Acceptor:
         partners = {d.partner for d in intake.deliveries}
         for partner in partners:
             self.wake(partner)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
         for case, new in zip(intake.cases, fresh, strict=True):
             log.info("case.accepted", case_id=case.case_id, origin=case.origin, message_id=case.message_id,
-                     new=new, duration_ms=round((time.perf_counter() - started) * 1000, 2))
+                     new=new, duration_ms=duration_ms)
+        stored = {c.case_id for c, new in zip(intake.cases, fresh, strict=True) if new}
+        for d in intake.deliveries:
+            if d.case_id in stored:
+                log.info("message.queued", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
+                         format=d.format, transport=d.transport)
         return AcceptResult([c.case_id for c in intake.cases], fresh, len(intake.deliveries))
