@@ -17,9 +17,7 @@ import binascii
 import re
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
 
 from lxml import etree
 
@@ -34,6 +32,7 @@ from adapters.iodef.mapping import (
     TLP_TO_RESTRICTION,
     URI_DIGEST,
 )
+from adapters.values import enum_or, stable_uuid
 from adapters.xmlsafe import parse
 from gateway.errors import DecodeError, EncodeError
 from gateway.model import (
@@ -207,7 +206,7 @@ class IodefAdapter:
             {t.value for t in Tlp} else RESTRICTION_TO_TLP.get(restriction, Tlp.AMBER)
         category = extras.get("category", "other")
         return Case(
-            case_id=_uuid(id_text, originator),
+            case_id=stable_uuid(id_text, originator, ID_NAMESPACE),
             received_at=report_time or generated or datetime.now(UTC),
             source_channel=SourceChannel.PARTNER_HOTLINE if MEANING + "category" in _meanings(inc)
             else SourceChannel.OTHER,
@@ -226,7 +225,7 @@ class IodefAdapter:
                 continue
             extras = self._extras(contact)
             default = ReporterKind.PERSON if contact.get("type") == "person" else ReporterKind.ORGANISATION
-            kind = _enum(ReporterKind, extras.get("reporter_kind"), default)
+            kind = enum_or(ReporterKind, extras.get("reporter_kind"), default)
             name = self._raw(contact.find(Q + "ContactName"))
             email = self._text(contact.find(f"{Q}Email/{Q}EmailTo"))
             phone = self._raw(contact.find(f"{Q}Telephone/{Q}TelephoneNumber"))
@@ -236,7 +235,7 @@ class IodefAdapter:
                 return Reporter(kind, name=name, email=email,
                                 phone=phone if kind is ReporterKind.PERSON else None)
             return Reporter(ReporterKind.WITHHELD)
-        return Reporter(_enum(ReporterKind, kind_text, ReporterKind.ANONYMOUS)
+        return Reporter(enum_or(ReporterKind, kind_text, ReporterKind.ANONYMOUS)
                         if kind_text in ("anonymous", "withheld") else ReporterKind.ANONYMOUS)
 
     def _raw(self, el: etree._Element | None) -> str | None:
@@ -255,13 +254,13 @@ class IodefAdapter:
                 continue  # a hash without an address is not something a hotline can act on
             for u, url in enumerate(urls):
                 key = ident.removeprefix("item-") if len(urls) == 1 else f"{ident}/{u}"
-                items.append(Item(item_id=_uuid(key, originator), url=url, legal_class=legal_class,
+                items.append(Item(item_id=stable_uuid(key, originator, ID_NAMESPACE), url=url, legal_class=legal_class,
                                   hashes=list(hashes), file_name=self._raw(file.find(Q + "FileName"))))
         for bulk in ind.iter(Q + "BulkObservable"):
             if bulk.get("type") == "url":
                 text = self._text(bulk.find(Q + "BulkObservableList")) or ""
                 for u, url in enumerate(text.split()):
-                    items.append(Item(item_id=_uuid(f"{ident}/bulk/{u}", originator), url=url,
+                    items.append(Item(item_id=stable_uuid(f"{ident}/bulk/{u}", originator, ID_NAMESPACE), url=url,
                                       legal_class=legal_class))
         return items
 
@@ -285,23 +284,7 @@ class IodefAdapter:
         return out
 
 
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enum(kind: type[E], text: str | None, default: E) -> E:
-    return kind(text) if text in {m.value for m in kind} else default
-
 
 def _meanings(el: etree._Element) -> set[str]:
     return {ad.get("meaning", "") for ad in el.findall(Q + "AdditionalData")}
 
-
-def _uuid(text: str, originator: str) -> uuid.UUID:
-    """Our ids come back as they went out; anyone else's become stable name-based UUIDs."""
-    try:
-        value = uuid.UUID(text)
-        if str(value) == text.lower():
-            return value
-    except ValueError:
-        pass
-    return uuid.uuid5(ID_NAMESPACE, f"{originator}/{text}")

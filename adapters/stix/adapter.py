@@ -22,6 +22,7 @@ import orjson
 from stix2patterns.pattern import ParseException, Pattern
 
 from adapters.stix.markings import BY_ID, marking
+from adapters.values import stable_uuid
 from gateway.errors import DecodeError
 from gateway.model import (
     Case,
@@ -165,7 +166,7 @@ class StixAdapter:
                 items += self._items(obj, objects, originator)
         category = labels.get("category", "other")
         return Case(
-            case_id=_uuid(report["id"].removeprefix("report--"), originator),
+            case_id=_id(report["id"].removeprefix("report--"), originator),
             received_at=self._time(report.get("published", report.get("created")), f"{where}.published"),
             source_channel=SourceChannel.PARTNER_HOTLINE if "hotline-gateway" in report.get("labels", [])
             else SourceChannel.OTHER,
@@ -189,7 +190,7 @@ class StixAdapter:
                 items += self._items(obj, objects, originator)
         first = next((o for o in objects.values() if "created" in o), {})
         received = self._time(first["created"], "created") if first else datetime.now(UTC)
-        return Case(case_id=_uuid(str(bundle.get("id", "")).removeprefix("bundle--"), originator),
+        return Case(case_id=_id(str(bundle.get("id", "")).removeprefix("bundle--"), originator),
                     received_at=received, source_channel=SourceChannel.OTHER,
                     reporter=Reporter(ReporterKind.ANONYMOUS), originator=originator, category=Category.OTHER,
                     tlp=max((self._tlp(o) for o in objects.values() if o.get("object_marking_refs")),
@@ -200,9 +201,9 @@ class StixAdapter:
         legal = self._labels(obj).get("legal-class", LegalClass.DOUBTFUL.value)
         legal_class = LegalClass(legal) if legal in {c.value for c in LegalClass} else LegalClass.DOUBTFUL
         if obj["type"] == "url":
-            return [Item(item_id=_uuid(obj["id"], originator), url=str(obj.get("value")), legal_class=legal_class)]
+            return [Item(item_id=_id(obj["id"], originator), url=str(obj.get("value")), legal_class=legal_class)]
         if obj["type"] == "indicator":
-            return [Item(item_id=_uuid(f"{obj['id']}/{n}", originator), url=url, legal_class=legal_class)
+            return [Item(item_id=_id(f"{obj['id']}/{n}", originator), url=url, legal_class=legal_class)
                     for n, url in enumerate(self._pattern_urls(obj))]
         if obj["type"] != "observed-data":
             return []
@@ -212,7 +213,7 @@ class StixAdapter:
         hashes = [h for f in files for h in self._hashes(f)]
         name = next((f["name"] for f in files if isinstance(f.get("name"), str)), None)
         item_key = obj["id"].removeprefix("observed-data--")
-        return [Item(item_id=_uuid(item_key if len(urls) == 1 else f"{item_key}/{n}", originator), url=u["value"],
+        return [Item(item_id=_id(item_key if len(urls) == 1 else f"{item_key}/{n}", originator), url=u["value"],
                      legal_class=legal_class, hashes=hashes, file_name=name) for n, u in enumerate(urls)]
 
     def _hashes(self, file: dict[str, Any]) -> list[Hash]:
@@ -237,12 +238,5 @@ class StixAdapter:
                 if path == ["value"] and op == "="]
 
 
-def _uuid(text: str, originator: str) -> uuid.UUID:
-    try:
-        value = uuid.UUID(text)
-        if str(value) == text.lower():
-            return value
-    except ValueError:
-        pass
-    return uuid.uuid5(OUR_NAMESPACE, f"{originator}/{text}")
-
+def _id(text: str, originator: str) -> uuid.UUID:
+    return stable_uuid(text, originator, OUR_NAMESPACE)

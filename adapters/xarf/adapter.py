@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from adapters.values import enum_or, stable_uuid
 from gateway.errors import DecodeError, EncodeError
 from gateway.model import (
     AgeGroup,
@@ -203,13 +204,13 @@ class XarfAdapter:
         ours = "case" in tags
         report_id = str(self._need(report, "report_id", where))
         item = Item(
-            item_id=_uuid(report_id, originator),
+            item_id=stable_uuid(report_id, originator, ID_NAMESPACE),
             url=url,
-            legal_class=_enum(LegalClass, tags.get("legal_class"),
+            legal_class=enum_or(LegalClass, tags.get("legal_class"),
                               LegalClass.BASELINE if xarf_type == "csam" else LegalClass.DOUBTFUL),
-            media_type=_enum(ContentType, tags.get("media_type") or report.get("media_type"), None),
-            industry_class=_enum(IndustryClass, report.get("classification"), None),
-            age_group=_enum(AgeGroup, tags.get("age_group"), None),
+            media_type=enum_or(ContentType, tags.get("media_type") or report.get("media_type"), None),
+            industry_class=enum_or(IndustryClass, report.get("classification"), None),
+            age_group=enum_or(AgeGroup, tags.get("age_group"), None),
             hashes=self._hashes(report, tags, where),
             hosting=self._hosting(report, (urlsplit(url).hostname or "").lower(), tags),
         )
@@ -219,10 +220,10 @@ class XarfAdapter:
                              email=str(reporter_info["contact"]) if "@" in str(reporter_info.get("contact", ""))
                              else None))
         partial = Case(
-            case_id=_uuid(case_key, originator), received_at=received,
+            case_id=stable_uuid(case_key, originator, ID_NAMESPACE), received_at=received,
             source_channel=SourceChannel.PARTNER_HOTLINE if ours else SourceChannel.INDUSTRY,
             reporter=reporter, originator=originator, category=Category(xarf_type),
-            tlp=_enum(Tlp, tags.get("tlp"), Tlp.AMBER) or Tlp.AMBER, priority=Priority.NORMAL,
+            tlp=enum_or(Tlp, tags.get("tlp"), Tlp.AMBER) or Tlp.AMBER, priority=Priority.NORMAL,
             status=CaseStatus.NEW, items=[],
         )
         return case_key, item, partial
@@ -270,16 +271,4 @@ class XarfAdapter:
         return Hosting(ip=ip, asn=asn, country=country, organisation=org)
 
 
-def _enum(kind: Any, value: Any, default: Any) -> Any:
-    return kind(value) if value in {m.value for m in kind} else default
-
-
-def _uuid(text: str, originator: str) -> uuid.UUID:
-    try:
-        value = uuid.UUID(text)
-        if str(value) == text.lower():
-            return value
-    except ValueError:
-        pass
-    return uuid.uuid5(ID_NAMESPACE, f"{originator}/{text}")
 

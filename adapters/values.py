@@ -1,0 +1,26 @@
+"""Small value helpers the adapters share: others' identifiers and others' vocabulary, read safely."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def stable_uuid(text: str, originator: str, namespace: uuid.UUID) -> uuid.UUID:
+    """Our own ids come back as they went out; anyone else's become name-based UUIDs, the same every time
+    the same document is read (so a resend is recognised as the same case)."""
+    try:
+        value = uuid.UUID(text)
+        if str(value) == text.lower():
+            return value
+    except ValueError:
+        pass
+    return uuid.uuid5(namespace, f"{originator}/{text}")
+
+
+def enum_or(kind: type[E], value: Any, default: Any) -> Any:
+    """``kind(value)`` when it is one of the enum's values, else ``default`` (a partner's unknown value)."""
+    return kind(value) if value in {m.value for m in kind} else default
