@@ -70,7 +70,8 @@ async def post_cases(request: web.Request) -> web.Response:
         raise CaseRepeated(f"case id(s) appear more than once in this submission: {', '.join(repeated[:5])}")
     svc = services(request)
     cases = [load_case(d) for d in docs]
-    result = await svc.acceptor.accept(svc.acceptor.build(cases, "local"))
+    # Schema-valid input is canonical (dump(load(x)) == x), so the validated documents are stored as they are.
+    result = await svc.acceptor.accept(svc.acceptor.build(cases, "local", docs={d["case_id"]: d for d in docs}))
     accepted = [{"case_id": cid, "new": new} for cid, new in zip(result.case_ids, result.fresh, strict=True)]
     for a in accepted:
         svc.metrics.messages_in.labels("local", "native", "accepted" if a["new"] else "duplicate").inc()

@@ -43,7 +43,8 @@ ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
 
 
 Updates = dict[str, list[tuple[str, dict[str, Any]]]]
-Fresh = tuple[int, dict[str, Any], list[Case], Updates]
+Docs = dict[str, dict[str, Any]]
+Fresh = tuple[int, dict[str, Any], list[Case], Updates, Docs]
 
 
 async def split_updates(store: SqliteStore, cases: list[Case]) -> tuple[list[Case], Updates]:
@@ -142,17 +143,18 @@ async def post_messages(request: web.Request) -> web.Response:
         payload = _payload(msg, where)
         for sig in msg["signatures"]:
             verify_detached(payload, sig["jws"], partner_dir, kid=sig["kid"])
+        docs: Docs = {}
         try:
             cases = decode_payload(msg["format"], payload)
             for n, case in enumerate(cases):
-                validate_case(case, source=f"{where}.payload case {n + 1}")
+                docs[str(case.case_id)] = validate_case(case, source=f"{where}.payload case {n + 1}")
         except DecodeError as exc:
             raise DecodeError(exc.message, path=f"{where}.payload") from None
         receipts.append(None)
         updates: Updates = {}
         if msg["type"] == "case.update":
             cases, updates = await split_updates(svc.store, cases)
-        fresh.append((i, msg, cases, updates))
+        fresh.append((i, msg, cases, updates, docs))
 
     if fresh:
         try:
@@ -164,7 +166,7 @@ async def post_messages(request: web.Request) -> web.Response:
             receipts = [{**orjson.loads(stored[m["message_id"]].receipt), "duplicate": True} for m in messages]
             svc.counters["duplicates"] += len(messages)
     svc.counters["messages_in"] += len(fresh)
-    for _, msg, _, _ in fresh:
+    for _, msg, _, _, _ in fresh:
         svc.metrics.messages_in.labels(partner.id, msg["format"], "accepted").inc()
     return web.Response(status=202, body=orjson.dumps({"receipts": receipts}), content_type="application/json")
 
@@ -180,12 +182,12 @@ async def _commit(
     key = svc.keyring.signing_key
     received_at = format_timestamp(datetime.now(UTC))
     intakes = []
-    for index, msg, cases, updates in fresh:
+    for index, msg, cases, updates, docs in fresh:
         receipt = make_receipt(msg["message_id"], msg["payload_sha256"], received_at, svc.config.id, key).as_dict()
         receipts[index] = receipt
         record = InboundRecord(msg["message_id"], msg["sender"], received_at, msg["payload_sha256"],
                                orjson.dumps(receipt).decode(), kid)
-        intake = svc.acceptor.build(cases, msg["sender"], inbound=[record], message_id=msg["message_id"])
+        intake = svc.acceptor.build(cases, msg["sender"], inbound=[record], message_id=msg["message_id"], docs=docs)
         intake.updates = updates
         intake.audit += [AuditEntry("case.updated", message_id=msg["message_id"], case_id=case_id,
                                     partner=msg["sender"], detail=f"{len(acts)} action(s) reported")

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -52,8 +53,10 @@ class Acceptor:
         inbound: list[InboundRecord] | None = None,
         message_id: str | None = None,
         nonce: tuple[str, str, int] | None = None,
+        docs: dict[str, dict[str, Any]] | None = None,
     ) -> Intake:
-        """Everything to commit for these cases (CPU only: routing, encoding, signing)."""
+        """Everything to commit for these cases (CPU only: routing, encoding, signing). ``docs`` holds the
+        canonical JSON of cases already serialised (validated input), by case id."""
         now = time.time()
         at = datetime.now(UTC)
         key = self.keyring.signing_key
@@ -66,7 +69,7 @@ class Acceptor:
                 continue  # the same case twice in one submission: the first copy stands
             built.add(case_id)
             routing = self.router.route(case, origin)
-            doc = dump_case(case)
+            doc = (docs or {}).get(case_id) or dump_case(case)
             deliveries: list[Delivery] = []
             queued: list[AuditEntry] = []
             gone = removed_items(doc) if any(d.partner.kind in NOTICE_KINDS for d in routing.destinations) else set()

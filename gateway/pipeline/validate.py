@@ -89,9 +89,12 @@ def validate_case_document(doc: Any, *, source: str | None = None) -> None:
     case_validator().validate(doc, source=source)
 
 
-def validate_case(case: Case, *, source: str | None = None) -> None:
-    """Check a decoded case: whatever adapter produced it, it must be a valid canonical case."""
-    validate_case_document(dump_case(case), source=source)
+def validate_case(case: Case, *, source: str | None = None) -> dict[str, Any]:
+    """Check a decoded case: whatever adapter produced it, it must be a valid canonical case. Returns its
+    canonical JSON, so the caller need not serialise it again."""
+    doc = dump_case(case)
+    validate_case_document(doc, source=source)
+    return doc
 
 
 @functools.cache
