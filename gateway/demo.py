@@ -51,7 +51,8 @@ class DemoResult:
     cases_per_s: float = 0.0
     deliveries: dict[str, int] = field(default_factory=dict)
     not_forwarded_items: int = 0
-    #: deliveries to APIs that acknowledge without signing (ICCAM-style network, CyberTipline-style API)
+    #: deliveries to APIs that acknowledge without signing (ICCAM-style network, CyberTipline-style API);
+    #: they count as verified receipts once the receiving system is seen to hold the report named
     acknowledged: int = 0
     iccam_reports: int = 0
     cybertip_reports: int = 0
@@ -59,8 +60,7 @@ class DemoResult:
 
     @property
     def ok(self) -> bool:
-        return (self.lost == 0 and self.receipts_verified + self.acknowledged == self.delivered
-                and self.dead_lettered == 0)
+        return self.lost == 0 and self.receipts_verified == self.delivered and self.dead_lettered == 0
 
 
 def _free_port() -> int:
@@ -171,12 +171,22 @@ async def _check_simulated(fr: RunningGateway, sims: demo_partners.SimulatedPart
     result.received_from_network = len(found)
     result.lost += len(sims.queued_for_us) - len(found)
     deliveries = await store.deliveries()
-    to_iccam = {d.case_id for d in deliveries if d.partner == "INHOPE-ICCAM" and d.state is DeliveryState.DELIVERED}
     result.iccam_reports = len(sims.iccam.reports)
-    result.lost += len(to_iccam - {r["hotlineReference"] for r in sims.iccam.reports.values()})
-    to_tip = [d for d in deliveries if d.partner == "US-NCMEC" and d.state is DeliveryState.DELIVERED]
     result.cybertip_reports = len(sims.cybertip.finished)
-    result.lost += max(0, len(to_tip) - len(sims.cybertip.finished))
+    held = {"INHOPE-ICCAM": {rid for rid, r in sims.iccam.reports.items()},
+            "US-NCMEC": {r.report_id for r in sims.cybertip.finished}}
+    for d in deliveries:
+        if d.partner not in held or d.state is not DeliveryState.DELIVERED or d.receipt is None:
+            continue
+        # An unsigned acknowledgement counts as a verified receipt only if the receiving system really
+        # holds the report it names (for the network, under this case's reference).
+        report_id = str(orjson.loads(d.receipt).get("report_id"))
+        confirmed = report_id in held[d.partner] and (
+            d.partner != "INHOPE-ICCAM" or sims.iccam.reports[report_id]["hotlineReference"] == d.case_id)
+        if confirmed:
+            result.receipts_verified += 1
+        else:
+            result.lost += 1
 
 
 async def _exercise(gateways: dict[str, RunningGateway], count: int, seed: int, timeout: float,
@@ -247,16 +257,16 @@ def summary_text(r: DemoResult) -> str:
         f"accepted             {r.accepted}",
         *[f"  deliveries to {p:<12} {n}" for p, n in sorted(r.deliveries.items())],
         f"delivered            {r.delivered}",
-        f"receipts verified    {r.receipts_verified} (signed, from gateways)",
-        f"acknowledged         {r.acknowledged} (ICCAM {r.iccam_reports} reports, "
-        f"CyberTipline {r.cybertip_reports} filed)",
+        f"receipts verified    {r.receipts_verified} ({r.delivered - r.acknowledged} signed by gateways, "
+        f"{r.acknowledged} API acknowledgements matched to the reports the APIs hold)",
+        f"reports held         ICCAM {r.iccam_reports}, CyberTipline {r.cybertip_reports} filed",
         f"from network queue   {r.received_from_network} case(s) assigned to FR, received",
         f"duplicates suppressed {r.duplicates}",
         f"lost                 {r.lost}",
         f"dead-lettered        {r.dead_lettered}",
         f"elapsed              {r.elapsed_s} s",
         f"cases/s              {r.cases_per_s}",
-        "result               " + ("OK: nothing lost, every receipt verified, every acknowledgement matched"
+        "result               " + ("OK: nothing lost, every receipt verified"
                                     if r.ok else "FAILED"),
     ]
     return "\n".join(lines)

@@ -24,8 +24,8 @@ def test_demo_200_cases_json_reports_lost_0_and_every_receipt_verified() -> None
     assert result["lost"] == 0
     assert result["dead_lettered"] == 0
     assert result["delivered"] > 0
-    assert result["receipts_verified"] + result["acknowledged"] == result["delivered"]
-    assert result["receipts_verified"] > 0 and result["acknowledged"] > 0
+    assert result["receipts_verified"] == result["delivered"]
+    assert result["acknowledged"] > 0
     assert result["deliveries"]["INHOPE-ICCAM"] == result["iccam_reports"]
     assert result["deliveries"]["US-NCMEC"] == result["cybertip_reports"] > 0
     assert result["received_from_network"] == 5
