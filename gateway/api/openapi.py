@@ -133,6 +133,41 @@ def document() -> dict[str, Any]:
         paths[path] = {"get": {"summary": summary, "security": [{"basic": []}],
                                "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)},
                                              **_problems(401)}}}
+    coll = [{"name": "collection", "in": "path", "required": True, "schema": {"type": "string"}}]
+    paged = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+             for n in ("added_after", "limit", "next")]
+    ok_taxii = {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **_problems(400, 401, 404)}
+    paths["/taxii2/hotline/collections/{collection}/"] = {"get": {
+        "summary": "One collection", "security": [{"basic": []}], "parameters": coll,
+        "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **_problems(401, 404)}}}
+    paths["/taxii2/hotline/collections/{collection}/objects/"] = {
+        "get": {"summary": "STIX objects of the collection, paged", "security": [{"basic": []}],
+                "parameters": coll + paged, "responses": ok_taxii},
+        "post": {"summary": "Add STIX objects (partners allowed to write)", "security": [{"basic": []}],
+                 "parameters": coll, "requestBody": {"required": True, **_json({"type": "object"}, taxii)},
+                 "responses": {"202": {"description": "status resource", **_json({"type": "object"}, taxii)},
+                               **_problems(400, 401, 403, 404, 413, 415)}}}
+    paths["/taxii2/hotline/collections/{collection}/manifest/"] = {"get": {
+        "summary": "Manifest of the collection, paged", "security": [{"basic": []}], "parameters": coll + paged,
+        "responses": ok_taxii}}
+    paths["/taxii2/hotline/status/{status}/"] = {"get": {
+        "summary": "Status of an add request", "security": [{"basic": []}],
+        "parameters": [{"name": "status", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **_problems(401, 404)}}}
+    html = {"content": {"text/html": {"schema": {"type": "string"}}}}
+    see_other = {"303": {"description": "to the sign-in form, or back to the page after an action"}}
+    form = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "properties": {"token": {"type": "string"}, "csrf": {"type": "string"},
+                                         "message_id": {"type": "string"}}}}}}
+    paths["/status/login"] = {
+        "get": {"summary": "Operator sign-in form", "responses": {"200": {"description": "form", **html}}},
+        "post": {"summary": "Sign in with the operator token", "requestBody": form,
+                 "responses": {**see_other, **_problems(401, 415)}}}
+    paths["/status"] = {"get": {"summary": "Operator status page (signed-in session)",
+                                "responses": {"200": {"description": "the page", **html}, **see_other}}}
+    paths["/status/requeue"] = {"post": {"summary": "Requeue a dead letter (session, CSRF token, same site)",
+                                         "requestBody": form,
+                                         "responses": {**see_other, **_problems(401, 403, 415)}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "hotline-gateway", "version": __version__,

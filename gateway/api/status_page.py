@@ -17,7 +17,7 @@ from html import escape
 from aiohttp import web
 
 from gateway.api.state import WORKER, services
-from gateway.errors import GatewayError, VerificationError
+from gateway.errors import GatewayError, UnsupportedMediaType, VerificationError
 from gateway.model import format_timestamp
 
 COOKIE = "hg_operator"
@@ -56,8 +56,15 @@ async def login_form(_request: web.Request) -> web.Response:
                  '<button type="submit">Sign in</button></form>')
 
 
+async def _form(request: web.Request) -> dict[str, str]:
+    """The posted form; only what a browser's plain form sends is read (no multipart parsing)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType(f"send application/x-www-form-urlencoded, not {request.content_type}")
+    return {k: str(v) for k, v in (await request.post()).items()}
+
+
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await _form(request)
     expected = services(request).config.intake_token
     token = str(form.get("token", ""))
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
@@ -133,7 +140,7 @@ async def requeue(request: web.Request) -> web.StreamResponse:
     csrf = _session(request)
     if csrf is None:
         raise VerificationError("sign in first", code="not_signed_in")
-    form = await request.post()
+    form = await _form(request)
     if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf.encode()):
         raise CrossSite("missing or wrong CSRF token")
     svc = services(request)
