@@ -1,5 +1,6 @@
-"""X-ARF v4 adapter: abuse reports for hosting providers."""
+"""X-ARF v4 adapter: notices to hosting providers' abuse desks."""
 
 from adapters.xarf.adapter import XarfAdapter
+from adapters.xarf.vocab import Contact
 
-__all__ = ["XarfAdapter"]
+__all__ = ["Contact", "XarfAdapter"]

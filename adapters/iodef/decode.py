@@ -1,0 +1,300 @@
+"""IODEF-Document → cases: one case per Incident that carries content, valid canonical cases or DecodeError.
+
+Any schema-valid IODEF document is read, not only ours. Content items are URLs where RFC 7970 puts
+them: ``File/URL`` (with that File's hashes), ``Address category="site-uri"`` and ``BulkObservable
+type="site-uri"`` (``ext-value`` spelt url/uri is accepted too), wherever they sit in the Incident
+(indicators, event data). A hash with no URL cannot become a canonical item (``items[].url`` is
+required), so a document holding one is refused by name rather than silently thinned.
+
+Our own documents (recognised by ``AdditionalData`` whose ``meaning`` starts with ``hotline-gateway:``)
+come back exactly as they went out. Anyone else's get cautious defaults: category ``other``, legal
+class ``doubtful``, reporter ``withheld`` when none is named (or when the named one does not fit the
+canonical model), source channel ``other``; their free text is whitespace-folded, since pretty-printing
+is not content.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from adapters.iodef.mapping import (
+    DEFAULT_RESTRICTION,
+    DIGEST_BYTES,
+    DS,
+    EXT_URL_KINDS,
+    FUZZY_BY_NAME,
+    HASH_KINDS,
+    IODEF_TO_STATUS,
+    MEANING,
+    NS,
+    RESTRICTION_TO_TLP,
+    UNREADABLE_TLP,
+    URI_DIGEST,
+    URL_KINDS,
+)
+from adapters.values import enum_or, stable_uuid
+from adapters.xmlsafe import xs_datetime
+from gateway.errors import DecodeError
+from gateway.model import (
+    Case,
+    CaseStatus,
+    Category,
+    ExternalRef,
+    Hash,
+    HashAlgo,
+    Item,
+    LegalClass,
+    Priority,
+    Reporter,
+    ReporterKind,
+    SourceChannel,
+    Tlp,
+)
+
+FMT = "iodef"
+_Q = f"{{{NS}}}"
+#: namespace of the name-based UUIDs given to other systems' incident and indicator ids
+ID_NAMESPACE = uuid.UUID("6f1c5d8e-3a47-4b8e-9a55-2b1f0c7d9e01")
+_MAX_EXPLANATION = 4000
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_NOT_PARTY = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def _token(el: etree._Element | None) -> str | None:
+    """Text with whitespace folded (ids, URLs, times): None when there is none."""
+    text = " ".join((el.text or "").split()) if el is not None else ""
+    return text or None
+
+
+def _party(name: str) -> str:
+    """Someone else's name for its organisation as a canonical PartyId."""
+    return _NOT_PARTY.sub("-", name).lstrip("_.:-")[:64] or "unknown"
+
+
+@dataclass(slots=True)
+class IncidentReader:
+    """Reads one Incident; ``own`` says whether hotline-gateway wrote it (then text is taken exactly)."""
+
+    el: etree._Element
+    where: str
+    own: bool
+    originator: str
+
+    @classmethod
+    def of(cls, el: etree._Element, n: int) -> IncidentReader:
+        own = any(m.startswith(MEANING) for m in (a.get("meaning", "") for a in el.iter(_Q + "AdditionalData")))
+        ident = el.find(_Q + "IncidentID")
+        name = ident.get("name", "") if ident is not None else ""
+        return cls(el, f"Incident[{n}]", own, name if own and name else _party(name))
+
+    # --- text -------------------------------------------------------------------------------------
+
+    def free(self, el: etree._Element | None) -> str | None:
+        """Free text (names, explanations): exact in our documents, whitespace-folded in others'."""
+        if el is None or not el.text:
+            return None
+        return el.text if self.own else _token(el)
+
+    def extras(self, el: etree._Element) -> dict[str, str]:
+        out = {}
+        for ad in el.findall(_Q + "AdditionalData"):
+            meaning = ad.get("meaning", "")
+            if meaning.startswith(MEANING) and ad.text is not None:
+                out[meaning.removeprefix(MEANING)] = ad.text
+        return out
+
+    def time(self, tag: str) -> datetime | None:
+        text = _token(self.el.find(_Q + tag))
+        if text is None:
+            return None
+        try:
+            return xs_datetime(text)
+        except ValueError:
+            raise DecodeError(f"{text!r} is not an xs:dateTime within years 1-9999", path=f"{self.where}/{tag}",
+                              fmt=FMT) from None
+
+    # --- the case ---------------------------------------------------------------------------------
+
+    def case(self) -> Case | None:
+        """The case, or None when the Incident holds no content item at all."""
+        items = self.items()
+        if not items:
+            return None
+        ident = _token(self.el.find(_Q + "IncidentID"))
+        if ident is None:
+            raise DecodeError("IncidentID is empty", path=f"{self.where}/IncidentID", fmt=FMT)
+        received = self.time("ReportTime") or self.time("GenerationTime")
+        if received is None:
+            raise DecodeError("Incident has no GenerationTime", path=self.where, fmt=FMT)
+        extras = self.extras(self.el)
+        explanation = self.free(self.el.find(_Q + "Description"))
+        if explanation is not None and not self.own and len(explanation) > _MAX_EXPLANATION:
+            explanation = explanation[:_MAX_EXPLANATION - 1] + "…"
+        return Case(
+            case_id=stable_uuid(ident, self.originator, ID_NAMESPACE),
+            received_at=received,
+            source_channel=SourceChannel.PARTNER_HOTLINE if self.own else SourceChannel.OTHER,
+            reporter=self.reporter(extras.get("reporter_kind")),
+            originator=self.originator,
+            category=enum_or(Category, extras.get("category"), Category.OTHER),
+            tlp=self.tlp(),
+            priority=Priority.NORMAL,
+            status=self.status(),
+            items=items,
+            external_refs=self.external_refs(),
+            incident_at=self.time("DetectTime") or (None if self.own else self.time("StartTime")),
+            explanation=explanation,
+        )
+
+    def tlp(self) -> Tlp:
+        restriction = self.el.get("restriction", DEFAULT_RESTRICTION)
+        if restriction == "ext-value":
+            ext = self.el.get("ext-restriction", "").strip().lower().removeprefix("tlp:")
+            tlp: Tlp = enum_or(Tlp, ext, UNREADABLE_TLP)
+            return tlp
+        return RESTRICTION_TO_TLP.get(restriction, UNREADABLE_TLP)
+
+    def status(self) -> CaseStatus:
+        status = self.el.get("status", "new")
+        if status == "ext-value":
+            extended: CaseStatus = enum_or(CaseStatus, self.el.get("ext-status"), CaseStatus.NEW)
+            return extended
+        return IODEF_TO_STATUS.get(status, CaseStatus.NEW)
+
+    def external_refs(self) -> list[ExternalRef]:
+        refs = []
+        for alt in self.el.iterfind(f"{_Q}AlternativeID/{_Q}IncidentID"):
+            system = alt.get("name", "") if self.own else " ".join(alt.get("name", "").split())
+            ref_id = self.free(alt)
+            if system and ref_id and (self.own or (len(system) <= 64 and len(ref_id) <= 256)):
+                refs.append(ExternalRef(system, ref_id))
+        return refs
+
+    def reporter(self, kind_text: str | None) -> Reporter:
+        """The reporter Contact; without one, what our documents say (anonymous/withheld) or withheld."""
+        contact = next((c for c in self.el.findall(_Q + "Contact") if c.get("role") == "reporter"), None)
+        if contact is None:
+            return Reporter(enum_or(ReporterKind, kind_text, ReporterKind.WITHHELD)
+                            if kind_text in ("anonymous", "withheld") else ReporterKind.WITHHELD)
+        extras = self.extras(contact)
+        default = ReporterKind.ORGANISATION if contact.get("type") == "organization" else ReporterKind.PERSON
+        kind: ReporterKind = enum_or(ReporterKind, extras.get("reporter_kind"), default)
+        if kind is ReporterKind.PSEUDONYMOUS:
+            return Reporter(kind, ref=extras.get("reporter_ref"))
+        name = self.free(contact.find(_Q + "ContactName"))
+        if name is None:
+            return Reporter(ReporterKind.WITHHELD)
+        email = self.free(contact.find(f"{_Q}Email/{_Q}EmailTo"))
+        phone = self.free(contact.find(f"{_Q}Telephone/{_Q}TelephoneNumber")) if kind is ReporterKind.PERSON else None
+        return Reporter(kind, name=name, email=email, phone=phone)
+
+    # --- content ----------------------------------------------------------------------------------
+
+    def items(self) -> list[Item]:
+        items: list[Item] = []
+        for el in self.el.iter(_Q + "File", _Q + "Address", _Q + "BulkObservable"):
+            where = f"{self.where}/{_path(el, self.el)}"
+            indicator = next(el.iterancestors(_Q + "Indicator"), None)
+            legal = self.extras(indicator).get("legal_class") if indicator is not None else None
+            legal_class = enum_or(LegalClass, legal, LegalClass.DOUBTFUL)
+            key = _token(indicator.find(_Q + "IndicatorID")) if indicator is not None else None
+            urls, hashes, file_name = self.content(el, where)
+            single = len(urls) == 1 and key is not None and key.startswith("item-") and self.own
+            for k, url in enumerate(urls):
+                item_key = key.removeprefix("item-") if single and key else f"{key or where}/{el.tag}/{k}"
+                items.append(Item(item_id=stable_uuid(item_key, self.originator, ID_NAMESPACE), url=url,
+                                  legal_class=legal_class, hashes=list(hashes), file_name=file_name))
+        return items
+
+    def content(self, el: etree._Element, where: str) -> tuple[list[str], list[Hash], str | None]:
+        """URLs, hashes and file name held by one File, Address or BulkObservable."""
+        local = etree.QName(el).localname
+        if local == "File":
+            urls = [u for u in (_token(x) for x in el.findall(_Q + "URL")) if u]
+            data = el.find(_Q + "HashData")
+            if not urls and data is not None and len(data):
+                raise _hash_without_url(where)
+            return urls, self.hashes(data, where), self.free(el.find(_Q + "FileName"))
+        kind = el.get("category", "ipv6-addr") if local == "Address" else el.get("type", "")
+        ext = (el.get("ext-category") if local == "Address" else el.get("ext-type")) or ""
+        is_url = kind in URL_KINDS or (kind == "ext-value" and ext.strip().lower() in EXT_URL_KINDS)
+        if local == "Address":
+            url = _token(el)
+            return ([url] if is_url and url else []), [], None
+        listed = (_token(el.find(_Q + "BulkObservableList")) or "").split()
+        if is_url:
+            return listed, [], None
+        if kind in HASH_KINDS and listed:
+            raise _hash_without_url(where)
+        return [], [], None
+
+    def hashes(self, data: etree._Element | None, where: str) -> list[Hash]:
+        """Digests we have an algorithm for (md5, sha1, sha256, pdq, photodna); others are not carried."""
+        if data is None:
+            return []
+        out: list[Hash] = []
+        for n, h in enumerate(data.iterfind(_Q + "Hash"), start=1):
+            method = h.find(f"{{{DS}}}DigestMethod")
+            algo = URI_DIGEST.get((method.get("Algorithm") or "").strip() if method is not None else "")
+            value = _token(h.find(f"{{{DS}}}DigestValue"))
+            if algo is not None and value is not None:
+                out.append(Hash(algo, _digest_hex(algo, value, f"{where}/HashData/Hash[{n}]")))
+        for v in data.iterfind(f"{_Q}FuzzyHash/{_Q}FuzzyHashValue"):
+            fuzzy = FUZZY_BY_NAME.get((v.get("meaning") or "").strip().lower())
+            value = _token(v)
+            if fuzzy is not None and value is not None:
+                out.append(Hash(fuzzy, value))
+        return out
+
+
+def _hash_without_url(where: str) -> DecodeError:
+    return DecodeError("a hash indicator without a URL cannot become a canonical item (every item needs the URL "
+                       "where the content is)", path=where, fmt=FMT)
+
+
+def _path(el: etree._Element, stop: etree._Element) -> str:
+    """Readable place of ``el`` below ``stop``, e.g. ``IndicatorData/Indicator[2]/Observable/FileData/File``."""
+    steps = []
+    while el is not stop and (parent := el.getparent()) is not None:
+        same = [c for c in parent if c.tag == el.tag]
+        name = etree.QName(el).localname
+        steps.append(f"{name}[{same.index(el) + 1}]" if len(same) > 1 else name)
+        el = parent
+    return "/".join(reversed(steps))
+
+
+def _digest_hex(algo: HashAlgo, value: str, where: str) -> str:
+    """ds:DigestValue is base64; some producers write hex there, which is taken when its length fits."""
+    size = DIGEST_BYTES[algo]
+    if len(value) == 2 * size and _HEX.fullmatch(value):
+        return value.lower()
+    try:
+        return base64.b64decode(value.replace(" ", ""), validate=True).hex()
+    except (binascii.Error, ValueError):
+        raise DecodeError("DigestValue is neither base64 nor hex", path=where, fmt=FMT) from None
+
+
+def read_incidents(root: etree._Element) -> list[tuple[IncidentReader, Case]]:
+    """Every Incident that carries content, with its case; DecodeError when the document has none."""
+    if root.tag != _Q + "IODEF-Document":
+        raise DecodeError(f"root element is {root.tag}, not IODEF-Document in {NS}", path="/", fmt=FMT)
+    incidents = root.findall(_Q + "Incident")
+    if not incidents:
+        raise DecodeError("IODEF-Document has no Incident", path="/IODEF-Document", fmt=FMT)
+    out = []
+    for n, el in enumerate(incidents, start=1):
+        reader = IncidentReader.of(el, n)
+        case = reader.case()
+        if case is not None:
+            out.append((reader, case))
+    if not out:
+        raise DecodeError("no content items: no Incident carries a URL (File/URL, Address or BulkObservable of "
+                          "type site-uri) or a hash indicator", path="/IODEF-Document", fmt=FMT)
+    return out
