@@ -6,7 +6,8 @@ the report, irreversibly; ``/retract`` cancels an unfinished one. Response codes
 server trouble, 2000 authentication required, 3xxx not authorised, 4100 validation failed, 4110
 malformed XML, 5001 report not found, 5101 already retracted, 5102 already finished. Failures can
 be injected per step: ``fail_next("finish", 1000)``, ``fail_next("fileinfo", 4100)``,
-``stall_next("finish", seconds)`` (the finish still happens — only the answer is late).
+``stall_next("finish", seconds)`` (any step: the step still happens — only the answer is late), and
+``expire(report_id)`` (unfinished reports expire: the API then answers 5001 for it).
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ class CybertipSim:
 
     def stall_next(self, step: str, seconds: float) -> None:
         self._stall.setdefault(step, []).append(seconds)
+
+    def expire(self, report_id: str) -> None:
+        """An unfinished report timed out on the API's side and is forgotten."""
+        if not self.reports[report_id].finished:
+            del self.reports[report_id]
 
     @property
     def finished(self) -> list[Filed]:
@@ -111,6 +117,7 @@ class CybertipSim:
         self._next_id += 1
         report_id = str(self._next_id)
         self.reports[report_id] = Filed(report_id, body)
+        await self._stall_if_asked("submit")
         return self._answer(0, report_id)
 
     async def _report(self, request: web.Request, report_id: str | None) -> Filed | web.Response:
@@ -138,6 +145,7 @@ class CybertipSim:
         if filed.finished:
             return self._answer(5102, filed.report_id)
         filed.files.append(body)
+        await self._stall_if_asked("fileinfo")
         return self._answer(0, filed.report_id)
 
     async def finish(self, request: web.Request) -> web.Response:
@@ -163,4 +171,5 @@ class CybertipSim:
         if filed.finished:
             return self._answer(5102, filed.report_id)
         filed.retracted = True
+        await self._stall_if_asked("retract")
         return self._answer(0, filed.report_id)

@@ -5,7 +5,15 @@ is stored before the next (``TransportState``), so a retry resumes the same repo
 before finish retracts the report, so no half report lingers. Finish is never repeated blindly: only
 for the report id we hold, and an answer of 5102 (already finished) means done. Response codes: 0
 success; 1xxx retry later; 2000 and 3xxx configuration errors and 4xxx validation errors are dead
-letters with the API's reason; 5101/5102 already done. A 401 (empty body) is a configuration error.
+letters with the API's reason; 5102 (already finished) is done; 5101 (already retracted) and 5001
+(not found) mean the report is gone there and is filed afresh. A 401 (empty body) is a configuration error.
+
+Why stored state rather than asking ``/status``: the API's status call says whether the service is up,
+not whether a report was filed, and nothing in a ``<report>`` is an idempotency key the API would
+look up. So the report id is written down the moment we have it; after an uncertain finish we finish
+that same id again, and 5102 (already finished) closes it. A report the API no longer knows (5001:
+unfinished reports expire; 5101: retracted) is filed afresh. An uncertain *submit* may leave an
+orphan unfinished report on their side: it is never filed and expires, which is the lesser harm.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from gateway.store.transport_state import TransportState
 from gateway.transports.base import Outcome
 
 log = get_logger("gateway.cybertip")
+#: the API no longer holds our unfinished report (not found: it expired; or already retracted)
+GONE = frozenset({5001, 5101})
 
 
 class ApiAnswer:
@@ -37,8 +47,8 @@ class ApiAnswer:
 
 def outcome_error(partner: Partner, step: str, answer: ApiAnswer) -> DeliveryError:
     detail = f"{partner.id} {step}: {answer.code} {answer.description}"
-    if 1000 <= answer.code < 2000:
-        return TransientDeliveryError(detail)
+    if 1000 <= answer.code < 2000 or answer.code < 0:
+        return TransientDeliveryError(detail)  # server trouble, or an answer without a code
     if answer.code == 2000 or 3000 <= answer.code < 4000:
         return PermanentDeliveryError(detail, code="partner_configuration")
     return PermanentDeliveryError(detail, code="partner_validation")
@@ -58,7 +68,11 @@ class CybertipApiTransport:
         password = partner.options.get("password")
         path = partner.option_path("password_file")
         if password is None and path is not None:
-            password = path.read_text(encoding="utf-8").strip()
+            try:
+                password = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise PermanentDeliveryError(f"{partner.id}: cannot read password_file {path}: {exc.strerror}",
+                                             code="partner_configuration") from None
         return aiohttp.encode_basic_auth(str(partner.options.get("username", "")), str(password or ""))
 
     async def _call(self, partner: Partner, step: str, *, xml: bytes | None = None,
@@ -89,14 +103,15 @@ class CybertipApiTransport:
         for d in deliveries:
             try:
                 outcomes.append(Outcome(d, receipt=await self._file(partner, d)))
-            except PermanentDeliveryError as exc:
-                outcomes.append(Outcome(d, error=exc))
-            except TransientDeliveryError as exc:
+            except DeliveryError as exc:
                 outcomes.append(Outcome(d, error=exc))
         return outcomes
 
     async def _file(self, partner: Partner, d: Delivery) -> str:
-        root = parse(d.payload, fmt="cybertip")
+        try:
+            root = parse(d.payload, fmt="cybertip")
+        except DecodeError as exc:
+            raise PermanentDeliveryError(f"payload is not readable XML: {exc.message}", code="cannot_encode") from None
         report = root.find("report")
         files = root.findall("fileDetails")
         if report is None:
@@ -120,6 +135,10 @@ class CybertipApiTransport:
                 except DeliveryError:
                     await self._retract(partner, d, report_id)
                     raise
+                if answer.code in GONE:
+                    await self.state.put(d.message_id, None)  # expired or retracted there: file afresh
+                    raise TransientDeliveryError(f"{partner.id} fileinfo: {answer.code} {answer.description}; "
+                                                 "refiling")
                 if answer.code != 0:
                     await self._retract(partner, d, report_id)
                     raise outcome_error(partner, "fileinfo", answer)
@@ -128,7 +147,7 @@ class CybertipApiTransport:
             state["finishing"] = True  # from here on, only ever finish this report id
             await self.state.put(d.message_id, state)
         answer = await self._call(partner, "finish", form={"id": report_id})
-        if answer.code == 5101 or answer.code == 5001:
+        if answer.code in GONE:
             await self.state.put(d.message_id, None)  # gone on their side: file afresh next time
             raise TransientDeliveryError(f"{partner.id} finish: {answer.code} {answer.description}; refiling")
         if answer.code not in (0, 5102):

@@ -6,20 +6,27 @@ Each call presents our client certificate (``options.client_cert``/``client_key`
 the refresh token has expired too, we log in again. A delivery creates the report (the API answers a
 repeated ``hotlineReference`` with the first report's id, so a retry never duplicates it), then posts
 each URL's assessment and actions. The receipt records the network's report id.
+
+Lanes and the work-queue poller share one session per partner; a token renewal is single-flight, so
+an expiry seen by several lanes at once costs one refresh, not one each. Every failure leaves as a
+``DeliveryError``: an unreadable payload or a missing password file is a dead letter, never a crash
+that would leave the delivery claimed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
 
 from gateway.config import Config, Partner
-from gateway.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from gateway.errors import DecodeError, DeliveryError, PermanentDeliveryError, StoreError, TransientDeliveryError
 from gateway.log import get_logger
 from gateway.model import format_timestamp
 from gateway.store.records import Delivery
@@ -27,6 +34,15 @@ from gateway.transports.base import Outcome
 
 log = get_logger("gateway.iccam")
 BASE = "/api/v3"
+
+
+class Unreachable(TransientDeliveryError):
+    """The network did not answer at all: the whole batch waits and the circuit breaker counts it."""
+
+
+def _ref(reference: object) -> str:
+    """A reference as one path segment: a partner's "../x" must not walk the API's tree."""
+    return quote(str(reference), safe="")
 
 
 class IccamClient:
@@ -37,6 +53,7 @@ class IccamClient:
         self.ssl = self._context()
         self.access: str | None = None
         self.refresh: str | None = None
+        self._renewing = asyncio.Lock()
 
     def _context(self) -> ssl.SSLContext:
         """Trust the network's CA (or the system's) and present our client certificate when we have one."""
@@ -64,13 +81,21 @@ class IccamClient:
             raise PermanentDeliveryError(f"{self.partner.id}: TLS refused ({exc})", code="partner_configuration") \
                 from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientDeliveryError(f"{self.partner.id} unreachable: {type(exc).__name__}") from None
+            raise Unreachable(f"{self.partner.id} unreachable: {type(exc).__name__}") from None
 
-    async def _login(self) -> None:
+    def _password(self) -> str | None:
         password = self.partner.options.get("password")
         path = self.partner.option_path("password_file")
         if password is None and path is not None:
-            password = path.read_text(encoding="utf-8").strip()
+            try:
+                return path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise PermanentDeliveryError(f"{self.partner.id}: cannot read password_file {path}: {exc.strerror}",
+                                             code="partner_configuration") from None
+        return None if password is None else str(password)
+
+    async def _login(self) -> None:
+        password = self._password()
         status, body = await self._raw("POST", "/auth/login", {"username": self.partner.options.get("username"),
                                                                "password": password})
         if status != 200:
@@ -79,8 +104,11 @@ class IccamClient:
         log.info("iccam.login", partner=self.partner.id)
 
     def _take(self, body: bytes) -> None:
-        tokens = orjson.loads(body)
-        self.access, self.refresh = tokens["accessToken"], tokens["refreshToken"]
+        try:
+            tokens = orjson.loads(body)
+            self.access, self.refresh = str(tokens["accessToken"]), str(tokens["refreshToken"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise TransientDeliveryError(f"{self.partner.id}: token answer without tokens") from None
 
     async def _renew(self) -> None:
         if self.refresh is not None:
@@ -94,10 +122,15 @@ class IccamClient:
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
         """An authenticated call: logs in when needed, refreshes once on an expired token."""
         if self.access is None:
-            await self._login()
-        status, data = await self._raw(method, path, body, self.access)
+            async with self._renewing:
+                if self.access is None:
+                    await self._login()
+        used = self.access
+        status, data = await self._raw(method, path, body, used)
         if status == 401:
-            await self._renew()
+            async with self._renewing:
+                if self.access == used:  # nobody renewed it while we waited
+                    await self._renew()
             status, data = await self._raw(method, path, body, self.access)
         return status, data
 
@@ -110,6 +143,18 @@ def _check(partner: Partner, step: str, status: int, data: bytes) -> None:
         raise TransientDeliveryError(detail)
     code = "partner_configuration" if status in (401, 403) else "partner_validation"
     raise PermanentDeliveryError(detail, code=code)
+
+
+def split_report(d: Delivery) -> tuple[dict[str, Any], list[tuple[str, Any, list[Any]]]]:
+    """The report to create, and per URL (reference, assessment, actions) to post after it."""
+    try:
+        report = orjson.loads(d.payload)
+        updates = [(_ref(u["hotlineReference"]), u.pop("assessment"), list(u.pop("actions", [])))
+                   for u in report["urls"]]
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise PermanentDeliveryError(f"payload is not an ICCAM report with assessed urls ({type(exc).__name__}: {exc})",
+                                     code="cannot_encode") from None
+    return report, updates
 
 
 class IccamApiTransport:
@@ -128,21 +173,26 @@ class IccamApiTransport:
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
         client = self.client(partner)
         outcomes = []
-        for d in deliveries:
+        for n, d in enumerate(deliveries):
             try:
                 outcomes.append(Outcome(d, receipt=await self._one(client, d)))
-            except DeliveryError as exc:
-                if isinstance(exc, TransientDeliveryError) and "unreachable" in exc.message:
+            except Unreachable as exc:
+                if not outcomes:
                     raise  # the whole network is down: the batch waits, the breaker counts it
+                # keep what was delivered before the network went away; the rest waits
+                return outcomes + [Outcome(rest, error=exc) for rest in deliveries[n:]]
+            except DeliveryError as exc:
                 outcomes.append(Outcome(d, error=exc))
         return outcomes
 
     async def _one(self, client: IccamClient, d: Delivery) -> str:
-        report = orjson.loads(d.payload)
-        updates = [(u["hotlineReference"], u.pop("assessment"), u.pop("actions", [])) for u in report["urls"]]
+        report, updates = split_report(d)
         status, data = await client.call("POST", "/reports", report)
         _check(client.partner, "create report", status, data)
-        report_id = str(orjson.loads(data)["reportId"])
+        try:
+            report_id = _ref(orjson.loads(data)["reportId"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise TransientDeliveryError(f"{client.partner.id} create report: answer without reportId") from None
         for ref, assessment, actions in updates:
             status, data = await client.call("POST", f"/reports/{report_id}/urls/{ref}/assessment", assessment)
             _check(client.partner, "post assessment", status, data)
@@ -157,20 +207,29 @@ class IccamApiTransport:
         """Fetch the reports waiting in ``country``'s work queue, hand each to ``accept`` (which stores it
         durably), then acknowledge it; one the gateway cannot read stays in the queue and is logged."""
         client = self.client(partner)
-        status, data = await client.call("GET", f"/workqueues/{country}/reports")
+        status, data = await client.call("GET", f"/workqueues/{_ref(country)}/reports")
         _check(partner, "work queue", status, data)
+        try:
+            reports = orjson.loads(data)["reports"]
+            if not isinstance(reports, list):
+                raise TypeError("reports is not a list")
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise TransientDeliveryError(f"{partner.id} work queue: answer is not a list of reports") from None
         taken = 0
-        for report in orjson.loads(data).get("reports", []):
+        for report in reports:
+            reference = report.get("hotlineReference") if isinstance(report, dict) else None
             try:
+                if reference is None:
+                    raise DecodeError("a queued report needs a hotlineReference", fmt="iccam")
                 await accept(orjson.dumps(report))
-            except DeliveryError:
-                raise
+            except (DeliveryError, StoreError):
+                raise  # our side cannot take it now: stop this round, the queue keeps it
             except Exception as exc:  # one unreadable report must not block the queue
-                log.warning("iccam.report_refused", partner=partner.id, reference=report.get("hotlineReference"),
+                log.warning("iccam.report_refused", partner=partner.id, reference=reference,
                             error=getattr(exc, "code", type(exc).__name__))
                 continue
-            status, body = await client.call("POST", f"/workqueues/{country}/reports/"
-                                                     f"{report['hotlineReference']}/ack")
+            status, body = await client.call("POST", f"/workqueues/{_ref(country)}/reports/"
+                                                     f"{_ref(reference)}/ack")
             _check(partner, "acknowledge", status, body)
             taken += 1
         return taken
