@@ -7,9 +7,11 @@ age and dead letters are read from the store at scrape time, so they are right e
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from gateway.store.records import PartnerStatus
 from gateway.store.sqlite import SqliteStore
 
 
@@ -32,9 +34,12 @@ class Metrics:
                           registry=self.registry)
         self.in_flight = Gauge("hotline_in_flight", "Deliveries being sent now", ["partner"], registry=self.registry)
 
-    async def render(self, store: SqliteStore) -> bytes:
+    async def render(self, store: SqliteStore, partners: Iterable[str] = ()) -> bytes:
+        """The text exposition; every configured partner has its gauges, at 0 before any traffic."""
         now = time.time()
-        for partner, st in (await store.partner_status()).items():
+        stats = await store.partner_status()
+        for partner in sorted(set(partners) | set(stats)):
+            st = stats.get(partner) or PartnerStatus(partner)
             self.queued.labels(partner).set(st.queued)
             self.in_flight.labels(partner).set(st.in_flight)
             self.dead.labels(partner).set(st.dead)

@@ -21,15 +21,19 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """Ready when the store takes a durable write, a signing key is valid now, and the worker runs;
+    otherwise 503 naming each check that failed (every check runs, none short-circuits)."""
     svc = services(request)
     checks: dict[str, str] = {}
     try:
-        await svc.store.write(lambda w: w.conn.execute("SELECT 1"))
+        await svc.store.probe_write()
         checks["store"] = "ok"
     except Exception as exc:  # readiness reports every failure rather than raising
-        checks["store"] = f"failing: {type(exc).__name__}"
+        checks["store"] = f"failing: {exc}"
     try:
-        svc.keyring.signing_key  # noqa: B018  (loads and checks the active key)
+        keys = svc.keyring.keys
+        keys.active_signing_key()  # some key is valid now, its private file loads and matches
+        keys.resolve(svc.keyring.signing_key.kid)  # and the one the ring signs with (cached) has not expired
         checks["keys"] = "ok"
     except Exception as exc:
         checks["keys"] = f"failing: {exc}"
@@ -42,5 +46,5 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; operators scrape it from inside their network (no token)."""
     svc = services(request)
-    body = await svc.metrics.render(svc.store)
+    body = await svc.metrics.render(svc.store, svc.config.partners)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

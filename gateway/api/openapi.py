@@ -39,7 +39,8 @@ def ref(name: str) -> dict[str, str]:
 
 DESCRIPTIONS = {
     400: "bad request (digest mismatch, malformed input)", 401: "missing or bad credentials or signature, replay",
-    403: "not allowed", 404: "no such resource", 409: "conflict (same id, other content)",
+    403: "not allowed (cross-site request, partner without write access)",
+    404: "no such resource", 409: "conflict (same id, other content)",
     413: "body over the limit", 415: "wrong media type", 422: "schema violation; `errors` names every bad field",
     503: "not ready, or the store is unavailable",
 }
@@ -105,13 +106,14 @@ def document() -> dict[str, Any]:
         "/v1/cases/{case_id}": {"get": {
             "summary": "A case with its routing and, per destination, delivery state, attempts, error and receipt",
             "security": bearer, "parameters": case_id,
-            "responses": {"200": {"description": "the case", **_json({"type": "object"})}, **_problems(401, 404)}}},
+            "responses": {"200": {"description": "the case", **_json({"type": "object"})},
+                          **_problems(401, 404, 503)}}},
         "/v1/cases/{case_id}/actions": {"post": {
             "summary": "Takedown progress on items (content removed, unavailable, moved, notices sent by hand)",
             "security": bearer, "parameters": case_id,
             "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/ActionsRequest"})},
             "responses": {"200": {"description": "recorded; time to removal per item", **_json({"type": "object"})},
-                          **_problems(400, 401, 404, 413, 415, 422)}}},
+                          **_problems(400, 401, 404, 413, 415, 422, 503)}}},
         "/.well-known/hotline-gateway/keys": {"get": {
             "summary": "Our public keys (JWKS, OKP Ed25519) with validity windows",
             "responses": {"200": {"description": "JWKS", **_json({"type": "object", "required": ["keys"]},
@@ -162,12 +164,12 @@ def document() -> dict[str, Any]:
     paths["/status/login"] = {
         "get": {"summary": "Operator sign-in form", "responses": {"200": {"description": "form", **html}}},
         "post": {"summary": "Sign in with the operator token", "requestBody": form,
-                 "responses": {**see_other, **_problems(401, 415)}}}
+                 "responses": {**see_other, **_problems(401, 403, 415)}}}
     paths["/status"] = {"get": {"summary": "Operator status page (signed-in session)",
                                 "responses": {"200": {"description": "the page", **html}, **see_other}}}
     paths["/status/requeue"] = {"post": {"summary": "Requeue a dead letter (session, CSRF token, same site)",
                                          "requestBody": form,
-                                         "responses": {**see_other, **_problems(401, 403, 415)}}}
+                                         "responses": {**see_other, **_problems(401, 403, 415, 422)}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "hotline-gateway", "version": __version__,

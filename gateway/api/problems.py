@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 
 from gateway.api.state import SERVICES
-from gateway.errors import GatewayError, ValidationError
+from gateway.errors import GatewayError, PayloadTooLarge, ValidationError
 from gateway.log import get_logger
 
 PROBLEM_TYPE = "application/problem+json"
@@ -45,8 +45,9 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         log.info("request.rejected", path=request.path, code=exc.code, status=exc.http_status)
         count_rejection(request, exc.code)
         return problem_for(exc)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return problem(413, "payload_too_large", exc.text or "request body too large")
+    except web.HTTPRequestEntityTooLarge as exc:  # aiohttp's own body limit (client_max_size)
+        count_rejection(request, PayloadTooLarge.code)
+        return problem(413, PayloadTooLarge.code, exc.text or "request body too large")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

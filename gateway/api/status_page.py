@@ -2,8 +2,10 @@
 requeue action, recent audit entries, key expiry dates. Server-rendered, read-only but for requeue.
 
 Authentication: the operator signs in with the gateway's intake token and gets a session cookie
-(HttpOnly, SameSite=Strict). The requeue form carries a per-session CSRF token, and a request whose
-Sec-Fetch-Site says cross-site, or whose Origin is not this gateway's, is refused with 403.
+(HttpOnly, SameSite=Strict, Secure over TLS). The requeue form carries a per-session CSRF token, and
+a POST whose Sec-Fetch-Site says cross-site, or whose Origin is not this gateway's, is refused with
+403. Sessions live in memory per gateway (a restart signs operators out), never shared between
+gateways in one process: browsers send a host's cookies to every port on it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from html import escape
 from aiohttp import web
 
 from gateway.api.state import WORKER, services
-from gateway.errors import GatewayError, UnsupportedMediaType, VerificationError
+from gateway.errors import FieldProblem, GatewayError, UnsupportedMediaType, ValidationError, VerificationError
 from gateway.model import format_timestamp
 
 COOKIE = "hg_operator"
 SESSION_S = 8 * 3600
-_sessions: dict[str, tuple[str, float]] = {}
 STYLE = """body{font:15px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:72em;color:#1d2733}
 table{border-collapse:collapse;margin:.4em 0 1.4em}td,th{border:1px solid #ccd;padding:.25em .6em;text-align:left}
 .open{color:#b00;font-weight:bold}.closed{color:#060}.msg{background:#eef6ee;padding:.5em}button{cursor:pointer}"""
@@ -31,6 +32,28 @@ table{border-collapse:collapse;margin:.4em 0 1.4em}td,th{border:1px solid #ccd;p
 class CrossSite(GatewayError):
     code = "cross_site_refused"
     http_status = 403
+
+
+class Sessions:
+    """Signed-in operators of one gateway: session id -> (CSRF token, expiry)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[str, float]] = {}
+
+    def start(self) -> str:
+        now = time.time()
+        self._open = {k: v for k, v in self._open.items() if v[1] > now}
+        session = secrets.token_urlsafe(32)
+        self._open[session] = (secrets.token_urlsafe(32), now + SESSION_S)
+        return session
+
+    def csrf(self, session: str) -> str | None:
+        """The session's CSRF token, or None when there is no such live session."""
+        found = self._open.get(session)
+        return found[0] if found is not None and found[1] > time.time() else None
+
+
+SESSIONS = web.AppKey("operator_sessions", Sessions)
 
 
 def _page(title: str, body: str) -> web.Response:
@@ -44,10 +67,7 @@ def _page(title: str, body: str) -> web.Response:
 
 def _session(request: web.Request) -> str | None:
     """The session's CSRF token, or None when not signed in."""
-    found = _sessions.get(request.cookies.get(COOKIE, ""))
-    if found is None or found[1] < time.time():
-        return None
-    return found[0]
+    return request.app[SESSIONS].csrf(request.cookies.get(COOKIE, ""))
 
 
 async def login_form(_request: web.Request) -> web.Response:
@@ -64,15 +84,16 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
+    _same_site(request)  # no signing a victim's browser into our session from another site
     form = await _form(request)
     expected = services(request).config.intake_token
-    token = str(form.get("token", ""))
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+    if not expected:
+        raise VerificationError("operator sign-in is disabled: no intake_token configured", code="intake_disabled")
+    if not hmac.compare_digest(str(form.get("token", "")).encode(), expected.encode()):
         raise VerificationError("wrong operator token", code="bad_token")
-    session = secrets.token_urlsafe(32)
-    _sessions[session] = (secrets.token_urlsafe(32), time.time() + SESSION_S)
-    response = web.HTTPSeeOther("/status")
-    response.set_cookie(COOKIE, session, httponly=True, samesite="Strict", max_age=SESSION_S, path="/status")
+    response = web.Response(status=303, headers={"Location": "/status"})
+    response.set_cookie(COOKIE, request.app[SESSIONS].start(), httponly=True, samesite="Strict",
+                        secure=request.secure, max_age=SESSION_S, path="/status")
     return response
 
 
@@ -102,7 +123,8 @@ async def status(request: web.Request) -> web.StreamResponse:
         f"<input type='hidden' name='message_id' value='{escape(d.message_id)}'>"
         f"<button type='submit'>Requeue</button></form></td></tr>" for d in dead)
     audit = "".join(f"<tr><td>{a['seq']}</td><td>{escape(a['at'])}</td><td>{escape(a['kind'])}</td>"
-                    f"<td>{escape(a['partner'] or '')}</td><td>{escape(a['message_id'] or '')}</td></tr>"
+                    f"<td>{escape(a['partner'] or '')}</td><td>{escape(a['message_id'] or '')}</td>"
+                    f"<td>{escape(a['case_id'] or '')}</td></tr>"
                     for a in await svc.store.recent_audit(20))
     keys = [("ours", e) for e in svc.keyring.keys.entries()]
     for pid in sorted(svc.config.partners):
@@ -120,7 +142,7 @@ async def status(request: web.Request) -> web.StreamResponse:
             + f"<h2>Dead letters ({len(dead)})</h2><table id='dead'><tr><th>partner</th><th>message</th><th>case</th>"
             "<th>attempts</th><th>reason</th><th></th></tr>" + dead_rows + "</table>"
             + "<h2>Recent audit entries</h2><table id='audit'><tr><th>#</th><th>at</th><th>event</th><th>partner</th>"
-            "<th>message</th></tr>" + audit + "</table>"
+            "<th>message</th><th>case</th></tr>" + audit + "</table>"
             + "<h2>Keys</h2><table id='keys'><tr><th>owner</th><th>key id</th><th>valid until</th></tr>"
             + key_rows + "</table>")
     return _page(f"{svc.config.id} status", body)
@@ -143,8 +165,10 @@ async def requeue(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf.encode()):
         raise CrossSite("missing or wrong CSRF token")
+    message_id = str(form.get("message_id", ""))
+    if not message_id:  # an empty id would mean "every dead letter" to the store
+        raise ValidationError([FieldProblem("message_id", "required: the dead letter to requeue")])
     svc = services(request)
-    message_id = str(form.get("message_id", "")) or None
     count = await svc.store.requeue_dead(message_id=message_id, deadline_s=svc.config.delivery.deadline_s)
     for pid in svc.config.partners:
         request.app[WORKER].wake(pid)
@@ -152,6 +176,7 @@ async def requeue(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    app[SESSIONS] = Sessions()
     app.router.add_get("/status/login", login_form)
     app.router.add_post("/status/login", login)
     app.router.add_get("/status", status)

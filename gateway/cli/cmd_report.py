@@ -10,8 +10,6 @@ import orjson
 from gateway import config as config_mod
 from gateway.cli.files import write_output
 from gateway.errors import BadInput
-from gateway.report.figures import compute
-from gateway.report.html import render
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -38,6 +36,10 @@ def run_report(args: argparse.Namespace) -> int:
         raise BadInput("--to is before --from")
     if not config.db_path.exists():
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
+    # Imported here: matplotlib costs every other command ~40 MB and a noticeable start-up time.
+    from gateway.report.figures import compute
+    from gateway.report.html import render
+
     figures = compute(config.db_path, config.id, start, end)
     data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" \
         else render(figures).encode("utf-8")

@@ -93,7 +93,8 @@ class DeliveryWorker:
 
     @property
     def running(self) -> bool:
-        return self._running
+        """Started, not stopping, and every lane still alive (a lane ends only when cancelled)."""
+        return self._running and not any(t.done() for t in self._tasks)
 
     def wake(self, partner: str) -> None:
         event = self._events.get(partner)

@@ -242,6 +242,26 @@ class SqliteStore:
         self._writer.queue.put((fn, fut))
         return await fut
 
+    async def probe_write(self, timeout: float = 5.0) -> None:
+        """Readiness: a real write through the writer thread, committed and synced like an intake.
+
+        Rewriting the schema version with the value it has changes nothing yet writes a page, so a
+        read-only or full disk fails here; a bare ``SELECT`` in a transaction would still pass.
+        """
+        if self._writer is None or not self._writer.is_alive():
+            raise StoreError("store writer is not running")
+
+        def op(w: _Writer) -> None:
+            (version,) = w.conn.execute("PRAGMA user_version").fetchone()
+            w.conn.execute(f"PRAGMA user_version = {int(version)}")
+
+        try:
+            await asyncio.wait_for(self.write(op), timeout)
+        except TimeoutError:
+            raise StoreError(f"no commit within {timeout:g} s") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"write failed: {exc}") from None
+
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
             if self._reader is None:

@@ -17,6 +17,7 @@ import requests
 import tomli_w
 
 from gateway import config as config_mod
+from gateway.app import STORE
 from gateway.demo import TOKEN, write_federation
 from gateway.service import RunningGateway
 from tests.engine.federation import cases_hosted_in, submit
@@ -50,7 +51,10 @@ def gateway_with_dead_letters(tmp_path: Path) -> Iterator[str]:
     thread.start()
     assert ready.wait(30)
     asyncio.run_coroutine_threadsafe(feed(), loop).result(30)
-    time.sleep(2.5)  # past the deadline: dead letters
+    deadline = time.monotonic() + 15
+    while len(asyncio.run_coroutine_threadsafe(gw.app[STORE].dead_letters(), loop).result(10)) < 2:
+        assert time.monotonic() < deadline, "the deliveries never became dead letters"
+        time.sleep(0.1)
     yield gw.url
     asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(30)
     loop.call_soon_threadsafe(loop.stop)
@@ -66,25 +70,44 @@ def signed_in(url: str) -> requests.Session:
 
 
 def test_the_page_needs_a_sign_in_and_a_wrong_token_is_refused(gateway_with_dead_letters: str) -> None:
+    """Unsigned-in, the page sends to the sign-in form and requeue is 401; a wrong token or a sign-in
+    posted from another site gets no session."""
     url = gateway_with_dead_letters
-    assert requests.get(f"{url}/status", allow_redirects=False, timeout=10).status_code == 303
+    assert requests.get(f"{url}/status", allow_redirects=False, timeout=10).headers["Location"] == "/status/login"
     r = requests.post(f"{url}/status/login", data={"token": "wrong"}, allow_redirects=False, timeout=10)
     assert r.status_code == 401 and r.headers["Content-Type"].startswith("application/problem+json")
+    assert "Set-Cookie" not in r.headers
+    r = requests.post(f"{url}/status/login", data={"token": TOKEN}, headers={"Sec-Fetch-Site": "cross-site"},
+                      allow_redirects=False, timeout=10)
+    assert r.status_code == 403 and r.json()["code"] == "cross_site_refused" and "Set-Cookie" not in r.headers
+    r = requests.post(f"{url}/status/requeue", data={"message_id": "x"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 401 and r.json()["code"] == "not_signed_in"
 
 
 def test_cross_site_requeues_are_refused_with_403(gateway_with_dead_letters: str) -> None:
+    """A signed-in operator's requeue is refused with 403 problem+json when the CSRF token is missing or
+    wrong, when the browser says the request is cross-site, or when it comes from another origin;
+    nothing is requeued."""
     url = gateway_with_dead_letters
     session = signed_in(url)
     page = session.get(f"{url}/status", timeout=10).text
     csrf = page.split("name='csrf' value='", 1)[1].split("'", 1)[0]
-    for headers, data in (({}, {"csrf": "forged"}), ({"Sec-Fetch-Site": "cross-site"}, {"csrf": csrf}),
+    message_id = page.split("name='message_id' value='", 1)[1].split("'", 1)[0]
+    for headers, data in (({}, {}), ({}, {"csrf": "forged"}), ({"Sec-Fetch-Site": "cross-site"}, {"csrf": csrf}),
+                          ({"Sec-Fetch-Site": "same-site"}, {"csrf": csrf}),
                           ({"Origin": "https://evil.example.org"}, {"csrf": csrf})):
-        r = session.post(f"{url}/status/requeue", data=data, headers=headers, allow_redirects=False, timeout=10)
-        assert r.status_code == 403 and r.json()["code"] == "cross_site_refused"
+        r = session.post(f"{url}/status/requeue", data={**data, "message_id": message_id}, headers=headers,
+                         allow_redirects=False, timeout=10)
+        assert r.status_code == 403 and r.headers["Content-Type"].startswith("application/problem+json")
+        assert r.json()["code"] == "cross_site_refused"
+    r = session.post(f"{url}/status/requeue", data={"csrf": csrf}, allow_redirects=False, timeout=10)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "message_id"  # never "requeue everything"
     assert "Dead letters (2)" in session.get(f"{url}/status", timeout=10).text
 
 
 def test_in_a_real_browser_an_operator_sees_the_dead_letter_and_requeues_it(gateway_with_dead_letters: str) -> None:
+    """Chromium signs in through the form, shows partners, both dead letters with their reasons and our key;
+    clicking Requeue (a real same-origin form post with the CSRF token) requeues exactly that one."""
     if CHROMIUM is None:
         pytest.skip("no chromium on this machine (CI installs Debian's chromium); the browser test cannot run")
     from playwright.sync_api import sync_playwright
@@ -110,3 +133,16 @@ def test_in_a_real_browser_an_operator_sees_the_dead_letter_and_requeues_it(gate
         assert "Requeued 1 dead letter(s)" in page.inner_text("#notice")
         assert "Dead letters (1)" in page.content()
         browser.close()
+
+
+async def test_a_session_opens_only_the_gateway_that_issued_it(federation: dict[str, RunningGateway]) -> None:
+    """Browsers send a host's cookies to every port on it: FR's session cookie must not open DE's page."""
+    fr, de = federation["FR-PDC"], federation["DE-HOTLINE"]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{fr.url}/status/login", data={"token": TOKEN}, allow_redirects=False) as r:
+            assert r.status == 303
+            cookie = r.headers["Set-Cookie"].split(";", 1)[0]
+        async with http.get(f"{fr.url}/status", headers={"Cookie": cookie}, allow_redirects=False) as r:
+            assert r.status == 200
+        async with http.get(f"{de.url}/status", headers={"Cookie": cookie}, allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"] == "/status/login"
