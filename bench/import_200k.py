@@ -26,11 +26,11 @@ from pathlib import Path
 
 import orjson
 
-from gateway import config as config_mod
-from gateway.pipeline.validate import case_validator
-from gateway.samples import generate_jsonl
+from hotline_gateway import config as config_mod
+from hotline_gateway.core.schema import case_validator
+from hotline_gateway.sim.samples import generate_jsonl
 
-CLI = [sys.executable, "-m", "gateway.cli.main"]
+CLI = [sys.executable, "-m", "hotline_gateway.cli.main"]
 
 
 def free_port() -> int:

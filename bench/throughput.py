@@ -29,10 +29,10 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway import config as config_mod
-from gateway.demo import TOKEN, write_federation
-from gateway.model import LegalClass, dump_case
-from gateway.samples import generate_cases
+from hotline_gateway import config as config_mod
+from hotline_gateway.core.model import LegalClass, dump_case
+from hotline_gateway.sim.demo import TOKEN, write_federation
+from hotline_gateway.sim.samples import generate_cases
 
 
 def hosted_in_de(count: int, seed: int) -> list[dict[str, Any]]:
@@ -47,7 +47,7 @@ def hosted_in_de(count: int, seed: int) -> list[dict[str, Any]]:
 
 
 def spawn(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "gateway.cli.main", "serve", "--config", str(config)],
+    return subprocess.Popen([sys.executable, "-m", "hotline_gateway.cli.main", "serve", "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

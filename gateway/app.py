@@ -13,21 +13,22 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from gateway.api import actions, cases, health, messages, openapi, status_page, taxii
-from gateway.api.problems import Handler, problems_middleware
-from gateway.api.state import CONFIG, SERVICES, WORKER, Services
-from gateway.config import Config
-from gateway.crypto.digest import content_digest
-from gateway.crypto.httpsig import sign_response
-from gateway.metrics import Metrics
-from gateway.pipeline.accept import Acceptor
-from gateway.pipeline.deliver import DeliveryWorker
-from gateway.pipeline.poll import WorkQueuePoller
-from gateway.pipeline.sign import KeyRing
-from gateway.pipeline.verify import InboundVerifier, NonceCache, PartnerKeys
-from gateway.store.sqlite import SqliteStore
-from gateway.transports import build as build_transports
-from gateway.transports.iccam_api import IccamApiTransport
+from hotline_gateway.api import actions, cases, health, messages, openapi, status_page, taxii
+from hotline_gateway.api.problems import Handler, problems_middleware
+from hotline_gateway.api.state import CONFIG, SERVICES, WORKER, Services
+from hotline_gateway.config import Config
+from hotline_gateway.crypto.digest import content_digest
+from hotline_gateway.crypto.httpsig import sign_response
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.metrics import Metrics
+from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.pipeline.deliver import DeliveryWorker
+from hotline_gateway.pipeline.poll import WorkQueuePoller
+from hotline_gateway.pipeline.verify import InboundVerifier, NonceCache
+from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.transports import build as build_transports
+from hotline_gateway.transports.iccam_api import IccamApiTransport
 
 STORE = web.AppKey("store", SqliteStore)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
@@ -63,7 +64,7 @@ async def _session_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     config, store = app[CONFIG], app[STORE]
     keyring = KeyRing(config.keys_dir)
-    partner_keys = PartnerKeys(config.partners)
+    partner_keys = PartnerKeys(config.partner_key_paths())
     nonces = NonceCache(config.clock_skew_s)
     nonces.load(await store.recent_nonces(int(time.time()) - 2 * config.clock_skew_s))
     transports = build_transports(config, app[SESSION], keyring, partner_keys, store)

@@ -29,9 +29,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from gateway.errors import BadInput, GatewayError
-from gateway.log import get_logger
-from gateway.pipeline.validate import case_validator
+from hotline_gateway.core.errors import BadInput, GatewayError
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.schema import case_validator
 
 log = get_logger(__name__)
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import ConfigError, FieldProblem, ValidationError
-from gateway.model import Category, Tlp
-from gateway.pipeline.validate import SchemaValidator
-from schemas import path as schema_path
+from hotline_gateway.core.errors import ConfigError, FieldProblem, ValidationError
+from hotline_gateway.core.model import Category, Tlp
+from hotline_gateway.core.schema import SchemaValidator
+from hotline_gateway.schemas import path as schema_path
 
 #: destinations that routing resolves per item rather than naming a partner
 SYMBOLIC_DESTINATIONS = frozenset({"@hotline", "@host", "@network"})
@@ -97,6 +97,10 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "gateway.sqlite3"
+
+    def partner_key_paths(self) -> dict[str, Path]:
+        """Where each partner's public keys are (partners without keys are left out)."""
+        return {p.id: p.keys for p in self.partners.values() if p.keys is not None}
 
     def partner(self, partner_id: str) -> Partner:
         try:

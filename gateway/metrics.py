@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from gateway.store.records import PartnerStatus
-from gateway.store.sqlite import SqliteStore
+from hotline_gateway.store.records import PartnerStatus
+from hotline_gateway.store.sqlite import SqliteStore
 
 
 class Metrics:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from gateway.app import make_app
-from gateway.config import Config
-from gateway.log import get_logger
+from hotline_gateway.app import make_app
+from hotline_gateway.config import Config
+from hotline_gateway.core.log import get_logger
 
-log = get_logger("gateway.service")
+log = get_logger("hotline_gateway.service")
 
 
 class RunningGateway:
@@ -36,7 +36,7 @@ class RunningGateway:
         server = getattr(site, "_server", None)
         if server is not None and server.sockets:
             self.port = int(server.sockets[0].getsockname()[1])
-        log.info("gateway.started", gateway=self.config.id, host=self.config.host, port=self.port)
+        log.info("hotline_gateway.started", gateway=self.config.id, host=self.config.host, port=self.port)
         return self
 
     @property
@@ -45,7 +45,7 @@ class RunningGateway:
 
     async def stop(self) -> None:
         await self.runner.cleanup()
-        log.info("gateway.stopped", gateway=self.config.id)
+        log.info("hotline_gateway.stopped", gateway=self.config.id)
 
 
 async def serve(config: Config, *, on_ready: Callable[[RunningGateway], None] | None = None) -> None:
@@ -58,6 +58,6 @@ async def serve(config: Config, *, on_ready: Callable[[RunningGateway], None] | 
         on_ready(gateway)
     try:
         await stop.wait()
-        log.info("gateway.draining", gateway=config.id)
+        log.info("hotline_gateway.draining", gateway=config.id)
     finally:
         await gateway.stop()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway import config as config_mod
-from gateway.demo import write_federation
-from gateway.service import RunningGateway
+from hotline_gateway import config as config_mod
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import write_federation
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from hypothesis import strategies as st
 
-from gateway.model import (
+from hotline_gateway.core.model import (
     Action,
     ActionType,
     AgeGroup,

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from lxml import etree
 
-from gateway import registry
-from gateway.errors import DecodeError, EncodeError
-from gateway.model import Case, dump_case
-from gateway.registry import Adapter
-from gateway.samples import generate_cases
+from hotline_gateway.adapters import registry
+from hotline_gateway.adapters.registry import Adapter
+from hotline_gateway.core.errors import DecodeError, EncodeError
+from hotline_gateway.core.model import Case, dump_case
+from hotline_gateway.sim.samples import generate_cases
 from tests.strategies import cases
 
 ADAPTERS = registry.names()

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import model
-from gateway.model import (
+from hotline_gateway.core import model
+from hotline_gateway.core.model import (
     Case,
     CaseStatus,
     Category,
@@ -34,8 +34,8 @@ from gateway.model import (
     load_case,
     parse_timestamp,
 )
-from gateway.pipeline.validate import case_validator, validate_case_document
-from schemas import path as schema_path
+from hotline_gateway.core.schema import case_validator, validate_case_document
+from hotline_gateway.schemas import path as schema_path
 from tests.strategies import cases, timestamps
 
 

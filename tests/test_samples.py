@@ -26,9 +26,9 @@ import jsonschema
 import orjson
 import pytest
 
-from gateway.cli import cmd_sample
-from gateway.errors import BadInput
-from gateway.model import (
+from hotline_gateway.cli import cmd_sample
+from hotline_gateway.core.errors import BadInput
+from hotline_gateway.core.model import (
     AgeGroup,
     Case,
     Category,
@@ -38,9 +38,9 @@ from gateway.model import (
     ReporterKind,
     dump_case,
 )
-from gateway.pipeline.validate import case_validator
-from gateway.samples import WINDOW, generate_cases, generate_jsonl
-from schemas import path as schema_path
+from hotline_gateway.core.schema import case_validator
+from hotline_gateway.schemas import path as schema_path
+from hotline_gateway.sim.samples import WINDOW, generate_cases, generate_jsonl
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 INVENTED = re.compile(r"^(?:(?:[a-z0-9-]+\.)*example\.(?:org|com)|(?:[a-z0-9-]+\.)+(?:test|invalid))$")
@@ -397,9 +397,9 @@ def test_sample_help_describes_the_options(capsys: pytest.CaptureFixture[str]) -
 def _missing_gateway_module() -> str | None:
     """A gateway module that the full command line needs but that is not written yet, if any."""
     try:
-        importlib.import_module("gateway.cli.main").build_parser()
+        importlib.import_module("hotline_gateway.cli.main").build_parser()
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("gateway."):
+        if exc.name and exc.name.startswith("hotline_gateway."):
             return exc.name
         raise
     return None

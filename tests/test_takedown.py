@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from gateway.model import dump_case
-from gateway.pipeline.takedown import item_takedown, match_items, merge_actions, removed_items
-from gateway.samples import generate_cases
+from hotline_gateway.core.model import dump_case
+from hotline_gateway.core.takedown import item_takedown, match_items, merge_actions, removed_items
+from hotline_gateway.sim.samples import generate_cases
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import BadInput, FieldProblem, ValidationError
-from gateway.model import load_case
-from gateway.pipeline.validate import case_validator, message_validator, validate_case, validate_case_document
+from hotline_gateway.core.errors import BadInput, FieldProblem, ValidationError
+from hotline_gateway.core.model import load_case
+from hotline_gateway.core.schema import case_validator, message_validator, validate_case, validate_case_document
 
 
 def _paths(doc: Any) -> list[str]:

@@ -1,5 +1,5 @@
 """CyberTipline-style adapter: reports for a law-enforcement clearinghouse's reporting API."""
 
-from adapters.cybertip.adapter import CybertipAdapter
+from hotline_gateway.adapters.cybertip.adapter import CybertipAdapter
 
 __all__ = ["CybertipAdapter"]

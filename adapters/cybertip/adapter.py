@@ -12,13 +12,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from adapters.cybertip.decode import FMT, read_submission
-from adapters.cybertip.encode import build_submission
-from adapters.xmlsafe import parse
-from gateway.errors import DecodeError, EncodeError, ValidationError
-from gateway.model import Case
-from gateway.pipeline.validate import validate_case
-from schemas import path as schema_path
+from hotline_gateway.adapters.cybertip.decode import FMT, read_submission
+from hotline_gateway.adapters.cybertip.encode import build_submission
+from hotline_gateway.core.xmlsafe import parse
+from hotline_gateway.core.errors import DecodeError, EncodeError, ValidationError
+from hotline_gateway.core.model import Case
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.schemas import path as schema_path
 
 SCHEMA = schema_path("cybertip/submission.xsd")
 CARRIES = frozenset({

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from adapters.cybertip.mapping import (
+from hotline_gateway.adapters.cybertip.mapping import (
     CATEGORIES,
     FILE_KEYS,
     HASH_ALGOS,
@@ -22,10 +22,10 @@ from adapters.cybertip.mapping import (
     TLP_NOTE,
     read_head,
 )
-from adapters.values import enum_or, stable_uuid
-from adapters.xmlsafe import xs_datetime
-from gateway.errors import DecodeError
-from gateway.model import (
+from hotline_gateway.adapters.values import enum_or, stable_uuid
+from hotline_gateway.core.xmlsafe import xs_datetime
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import (
     Case,
     CaseStatus,
     Flag,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from adapters.cybertip.mapping import HASH_TYPES, INCIDENT_TYPES, PRIORITY_NOTE, TLP_NOTE, write_head
-from adapters.xmlsafe import set_text
-from gateway.errors import EncodeError
-from gateway.model import Case, Item, Priority, format_timestamp
+from hotline_gateway.adapters.cybertip.mapping import HASH_TYPES, INCIDENT_TYPES, PRIORITY_NOTE, TLP_NOTE, write_head
+from hotline_gateway.core.xmlsafe import set_text
+from hotline_gateway.core.errors import EncodeError
+from hotline_gateway.core.model import Case, Item, Priority, format_timestamp
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, *, field: str = "") -> etree._Element:

@@ -9,7 +9,7 @@ so someone else's notes are never mistaken for it.
 
 from __future__ import annotations
 
-from gateway.model import Category, HashAlgo
+from hotline_gateway.core.model import Category, HashAlgo
 
 INCIDENT_TYPES = {
     Category.CSAM: "Child Pornography (possession, manufacture, and distribution)",

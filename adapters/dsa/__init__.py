@@ -1,5 +1,5 @@
 """EU DSA Art. 16 notice adapter (notices to platforms)."""
 
-from adapters.dsa.adapter import DsaNoticeAdapter
+from hotline_gateway.adapters.dsa.adapter import DsaNoticeAdapter
 
 __all__ = ["DsaNoticeAdapter"]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import orjson
 
-from adapters.dsa.notice import read_notice, write_notice
-from gateway.errors import DecodeError, EncodeError, FieldProblem, ValidationError
-from gateway.model import Case
-from gateway.pipeline.validate import SchemaValidator, validate_case
-from schemas import path as schema_path
+from hotline_gateway.adapters.dsa.notice import read_notice, write_notice
+from hotline_gateway.core.errors import DecodeError, EncodeError, FieldProblem, ValidationError
+from hotline_gateway.core.model import Case
+from hotline_gateway.core.schema import SchemaValidator, validate_case
+from hotline_gateway.schemas import path as schema_path
 
 SCHEMA = schema_path("dsa/notice.schema.json")
 CARRIES = frozenset({

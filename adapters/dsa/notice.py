@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from adapters.dsa.wording import (
+from hotline_gateway.adapters.dsa.wording import (
     DSA_CATEGORY,
     GOOD_FAITH,
     LEGAL_BASIS,
@@ -21,8 +21,8 @@ from adapters.dsa.wording import (
     WITHHOLD_FOR,
     substantiation,
 )
-from gateway.errors import DecodeError
-from gateway.model import (
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import (
     Case,
     CaseStatus,
     Category,

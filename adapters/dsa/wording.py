@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import NamedTuple
 
-from gateway.model import Case, Category, LegalClass
+from hotline_gateway.core.model import Case, Category, LegalClass
 
 NOTICE_VERSION = "1.0"
 LEGAL_BASIS = "Regulation (EU) 2022/2065, Article 16"

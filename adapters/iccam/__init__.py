@@ -1,5 +1,5 @@
 """ICCAM-style adapter: the INHOPE network's report format."""
 
-from adapters.iccam.adapter import IccamAdapter
+from hotline_gateway.adapters.iccam.adapter import IccamAdapter
 
 __all__ = ["IccamAdapter"]

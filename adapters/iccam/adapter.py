@@ -14,13 +14,13 @@ from typing import Any
 
 import orjson
 
-from adapters.iccam import mapping
-from adapters.iccam.decode import read_report
-from adapters.iccam.encode import write_report
-from gateway.errors import DecodeError, EncodeError, FieldProblem, ValidationError
-from gateway.model import Case
-from gateway.pipeline.validate import SchemaValidator, validate_case
-from schemas import path as schema_path
+from hotline_gateway.adapters.iccam import mapping
+from hotline_gateway.adapters.iccam.decode import read_report
+from hotline_gateway.adapters.iccam.encode import write_report
+from hotline_gateway.core.errors import DecodeError, EncodeError, FieldProblem, ValidationError
+from hotline_gateway.core.model import Case
+from hotline_gateway.core.schema import SchemaValidator, validate_case
+from hotline_gateway.schemas import path as schema_path
 
 SCHEMA = schema_path("iccam/report.schema.json")
 CARRIES = frozenset({

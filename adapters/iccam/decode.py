@@ -11,12 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from adapters.iccam.fields import FLAGS, HASH_ALGOS, HEX_ALGOS, ID_NAMESPACE
-from adapters.iccam.mapping import ValueLists
-from adapters.values import stable_uuid
-from gateway.errors import DecodeError
-from gateway.jsonpath import json_path
-from gateway.model import (
+from hotline_gateway.adapters.iccam.fields import FLAGS, HASH_ALGOS, HEX_ALGOS, ID_NAMESPACE
+from hotline_gateway.adapters.iccam.mapping import ValueLists
+from hotline_gateway.adapters.values import stable_uuid
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.jsonpath import json_path
+from hotline_gateway.core.model import (
     Action,
     ActionType,
     AgeGroup,

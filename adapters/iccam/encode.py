@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.iccam.fields import CONTENT_KIND, FLAGS, HASH_TYPES
-from adapters.iccam.mapping import ValueLists
-from gateway.model import Action, Case, Hosting, Item, format_timestamp
+from hotline_gateway.adapters.iccam.fields import CONTENT_KIND, FLAGS, HASH_TYPES
+from hotline_gateway.adapters.iccam.mapping import ValueLists
+from hotline_gateway.core.model import Action, Case, Hosting, Item, format_timestamp
 
 
 def _put(target: dict[str, Any], **values: Any) -> dict[str, Any]:

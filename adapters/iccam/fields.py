@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from gateway.model import ContentType, Flag, HashAlgo
+from hotline_gateway.core.model import ContentType, Flag, HashAlgo
 
 HASH_TYPES = {HashAlgo.MD5: "MD5", HashAlgo.SHA1: "SHA1", HashAlgo.SHA256: "SHA256", HashAlgo.PDQ: "PDQ",
               HashAlgo.PHOTODNA: "PHOTODNA"}

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import orjson
 
-from schemas import path as schema_path
+from hotline_gateway.schemas import path as schema_path
 
 #: every table version this build reads; encoding writes CURRENT
 VERSIONS = (1,)

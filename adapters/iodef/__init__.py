@@ -1,5 +1,5 @@
 """RFC 7970 IODEF v2 adapter."""
 
-from adapters.iodef.adapter import IodefAdapter
+from hotline_gateway.adapters.iodef.adapter import IodefAdapter
 
 __all__ = ["IodefAdapter"]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.iodef.decode import FMT, IncidentReader, read_incidents
-from adapters.iodef.encode import encode_case
-from adapters.xmlsafe import parse
-from gateway.errors import DecodeError, ValidationError
-from gateway.model import Case, Reporter, ReporterKind
-from gateway.pipeline.validate import validate_case
+from hotline_gateway.adapters.iodef.decode import FMT, IncidentReader, read_incidents
+from hotline_gateway.adapters.iodef.encode import encode_case
+from hotline_gateway.core.xmlsafe import parse
+from hotline_gateway.core.errors import DecodeError, ValidationError
+from hotline_gateway.core.model import Case, Reporter, ReporterKind
+from hotline_gateway.core.schema import validate_case
 
 CARRIES = frozenset({
     "case_id", "originator", "received_at", "incident_at", "category", "tlp", "status", "explanation",

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from adapters.iodef.mapping import (
+from hotline_gateway.adapters.iodef.mapping import (
     DEFAULT_RESTRICTION,
     DIGEST_BYTES,
     DS,
@@ -39,10 +39,10 @@ from adapters.iodef.mapping import (
     URI_DIGEST,
     URL_KINDS,
 )
-from adapters.values import enum_or, stable_uuid
-from adapters.xmlsafe import xs_datetime
-from gateway.errors import DecodeError
-from gateway.model import (
+from hotline_gateway.adapters.values import enum_or, stable_uuid
+from hotline_gateway.core.xmlsafe import xs_datetime
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import (
     Case,
     CaseStatus,
     Category,

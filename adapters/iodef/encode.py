@@ -13,7 +13,7 @@ import base64
 
 from lxml import etree
 
-from adapters.iodef.mapping import (
+from hotline_gateway.adapters.iodef.mapping import (
     DIGEST_URI,
     DS,
     FUZZY,
@@ -23,9 +23,9 @@ from adapters.iodef.mapping import (
     TLP_TO_RESTRICTION,
     XML_NS,
 )
-from adapters.xmlsafe import is_any_uri, set_attribute, set_text
-from gateway.errors import EncodeError
-from gateway.model import Case, Item, Reporter, ReporterKind, format_timestamp
+from hotline_gateway.core.xmlsafe import is_any_uri, set_attribute, set_text
+from hotline_gateway.core.errors import EncodeError
+from hotline_gateway.core.model import Case, Item, Reporter, ReporterKind, format_timestamp
 
 _Q = f"{{{NS}}}"
 

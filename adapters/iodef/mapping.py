@@ -13,7 +13,7 @@ PhotoDNA are perceptual hashes, carried as ``FuzzyHash`` values named by ``meani
 
 from __future__ import annotations
 
-from gateway.model import CaseStatus, HashAlgo, Tlp
+from hotline_gateway.core.model import CaseStatus, HashAlgo, Tlp
 
 NS = "urn:ietf:params:xml:ns:iodef-2.0"
 DS = "http://www.w3.org/2000/09/xmldsig#"

@@ -1,5 +1,5 @@
 """The ``native`` format: canonical case JSON, as exchanged between hotline-gateway instances."""
 
-from adapters.native.adapter import NativeAdapter
+from hotline_gateway.adapters.native.adapter import NativeAdapter
 
 __all__ = ["NativeAdapter"]

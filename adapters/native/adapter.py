@@ -12,10 +12,10 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import DecodeError, ValidationError
-from gateway.model import Case, dump_case, load_case
-from gateway.pipeline.validate import validate_case_document
-from schemas import path as schema_path
+from hotline_gateway.core.errors import DecodeError, ValidationError
+from hotline_gateway.core.model import Case, dump_case, load_case
+from hotline_gateway.core.schema import validate_case_document
+from hotline_gateway.schemas import path as schema_path
 
 MAX_DOCUMENT = 64 * 1024 * 1024
 

@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 from stix2patterns.pattern import ParseException, Pattern
 
-from adapters.stix.markings import BY_ID, marking
-from adapters.values import stable_uuid
-from gateway.errors import DecodeError
-from gateway.model import (
+from hotline_gateway.adapters.stix.markings import BY_ID, marking
+from hotline_gateway.adapters.values import stable_uuid
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import (
     Case,
     CaseStatus,
     Category,

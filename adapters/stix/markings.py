@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.model import Tlp
+from hotline_gateway.core.model import Tlp
 
 EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 CREATED = "2022-10-01T00:00:00.000Z"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import orjson
 
-from adapters.xarf import decode, encode
-from adapters.xarf.vocab import TYPES, Contact, default_contact
-from gateway.errors import EncodeError
-from gateway.model import Case
+from hotline_gateway.adapters.xarf import decode, encode
+from hotline_gateway.adapters.xarf.vocab import TYPES, Contact, default_contact
+from hotline_gateway.core.errors import EncodeError
+from hotline_gateway.core.model import Case
 
 CARRIES = frozenset({
     "case_id", "originator", "received_at", "category", "tlp",

@@ -18,10 +18,19 @@ from typing import Any
 
 import orjson
 
-from adapters.values import enum_or, stable_uuid
-from adapters.xarf.vocab import AGE, CATEGORIES, HASH_FIELDS, HASH_SHAPES, HEX_ALGOS, ID_NAMESPACE, MAX_DOCUMENT
-from gateway.errors import DecodeError, MediaRefused, ValidationError
-from gateway.model import (
+from hotline_gateway.adapters.values import enum_or, stable_uuid
+from hotline_gateway.adapters.xarf.vocab import (
+    AGE,
+    CATEGORIES,
+    HASH_FIELDS,
+    HASH_SHAPES,
+    HEX_ALGOS,
+    ID_NAMESPACE,
+    MAX_DOCUMENT,
+)
+from hotline_gateway.core.errors import DecodeError, MediaRefused, ValidationError
+from hotline_gateway.core.media import refuse_media
+from hotline_gateway.core.model import (
     AgeGroup,
     Case,
     CaseStatus,
@@ -39,8 +48,7 @@ from gateway.model import (
     SourceChannel,
     Tlp,
 )
-from gateway.pipeline.decode import refuse_media
-from gateway.pipeline.validate import validate_case
+from hotline_gateway.core.schema import validate_case
 
 FMT = "xarf"
 _RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from adapters.xarf.vocab import AGE, DOMAIN, HASH_FIELDS, MAX_TAGS, MEDIA, VERSION, Contact
-from gateway.errors import EncodeError
-from gateway.model import ActionType, Case, HashAlgo, Hosting, Item, format_timestamp
+from hotline_gateway.adapters.xarf.vocab import AGE, DOMAIN, HASH_FIELDS, MAX_TAGS, MEDIA, VERSION, Contact
+from hotline_gateway.core.errors import EncodeError
+from hotline_gateway.core.model import ActionType, Case, HashAlgo, Hosting, Item, format_timestamp
 
 _REMOVED = (ActionType.CONTENT_REMOVED, ActionType.CONTENT_UNAVAILABLE)
 

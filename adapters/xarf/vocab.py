@@ -10,7 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from gateway.model import AgeGroup, Category, ContentType, HashAlgo
+from hotline_gateway.core.model import AgeGroup, Category, ContentType, HashAlgo
 
 VERSION = "4.2.0"
 

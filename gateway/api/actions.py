@@ -10,13 +10,13 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from gateway.api.cases import check_token
-from gateway.api.messages import read_body
-from gateway.api.state import services
-from gateway.errors import FieldProblem, NotFound, UnsupportedMediaType, ValidationError
-from gateway.pipeline.takedown import case_takedown
-from gateway.pipeline.validate import actions_validator
-from gateway.store.case_updates import add_actions
+from hotline_gateway.api.cases import check_token
+from hotline_gateway.api.messages import read_body
+from hotline_gateway.api.state import services
+from hotline_gateway.core.errors import FieldProblem, NotFound, UnsupportedMediaType, ValidationError
+from hotline_gateway.core.schema import actions_validator
+from hotline_gateway.core.takedown import case_takedown
+from hotline_gateway.store.case_updates import add_actions
 
 MAX_BODY = 1024 * 1024
 

@@ -14,14 +14,21 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.api.messages import read_body
-from gateway.api.state import services
-from gateway.errors import BadInput, FieldProblem, NotFound, UnsupportedMediaType, ValidationError, VerificationError
-from gateway.model import load_case
-from gateway.pipeline.decode import refuse_media
-from gateway.pipeline.receipt import receipt_claims
-from gateway.pipeline.takedown import case_takedown
-from gateway.pipeline.validate import case_validator
+from hotline_gateway.api.messages import read_body
+from hotline_gateway.api.state import services
+from hotline_gateway.core.errors import (
+    BadInput,
+    FieldProblem,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationError,
+    VerificationError,
+)
+from hotline_gateway.core.media import refuse_media
+from hotline_gateway.core.model import load_case
+from hotline_gateway.core.schema import case_validator
+from hotline_gateway.core.takedown import case_takedown
+from hotline_gateway.crypto.receipts import receipt_claims
 
 MAX_LOCAL_BODY = 64 * 1024 * 1024
 

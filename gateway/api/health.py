@@ -6,8 +6,8 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from gateway.api.problems import problem
-from gateway.api.state import WORKER, services
+from hotline_gateway.api.problems import problem
+from hotline_gateway.api.state import WORKER, services
 
 
 async def jwks(request: web.Request) -> web.Response:

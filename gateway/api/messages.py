@@ -17,9 +17,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.api.state import services
-from gateway.crypto.jws import verify_detached
-from gateway.errors import (
+from hotline_gateway.api.state import services
+from hotline_gateway.core.errors import (
     BadInput,
     DecodeError,
     DigestMismatch,
@@ -29,14 +28,15 @@ from gateway.errors import (
     ValidationError,
     VerificationError,
 )
-from gateway.model import Case, dump_case, format_timestamp
-from gateway.pipeline.decode import decode_payload
-from gateway.pipeline.receipt import make_receipt
-from gateway.pipeline.sign import payload_digest
-from gateway.pipeline.takedown import match_items
-from gateway.pipeline.validate import envelope_validator, validate_case
-from gateway.store.records import AuditEntry, InboundRecord
-from gateway.store.sqlite import DuplicateMessage, SqliteStore
+from hotline_gateway.core.model import Case, dump_case, format_timestamp
+from hotline_gateway.core.schema import envelope_validator, validate_case
+from hotline_gateway.core.takedown import match_items
+from hotline_gateway.crypto.jws import verify_detached
+from hotline_gateway.crypto.receipts import make_receipt
+from hotline_gateway.pipeline.decode import decode_payload
+from hotline_gateway.pipeline.sign import payload_digest
+from hotline_gateway.store.records import AuditEntry, InboundRecord
+from hotline_gateway.store.sqlite import DuplicateMessage, SqliteStore
 
 ENVELOPE_TYPES = frozenset({"application/vnd.hotline-gateway.messages+json", "application/json"})
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"

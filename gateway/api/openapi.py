@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway import __version__
-from schemas import path as schema_path
+from hotline_gateway import __version__
+from hotline_gateway.schemas import path as schema_path
 
 PROBLEM = "application/problem+json"
 

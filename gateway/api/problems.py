@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.api.state import SERVICES
-from gateway.errors import GatewayError, PayloadTooLarge, ValidationError
-from gateway.log import get_logger
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.core.errors import GatewayError, PayloadTooLarge, ValidationError
+from hotline_gateway.core.log import get_logger
 
 PROBLEM_TYPE = "application/problem+json"
-log = get_logger("gateway.api")
+log = get_logger("hotline_gateway.api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

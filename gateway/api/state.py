@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from gateway.config import Config
-from gateway.metrics import Metrics
-from gateway.pipeline.accept import Acceptor
-from gateway.pipeline.deliver import DeliveryWorker
-from gateway.pipeline.sign import KeyRing
-from gateway.pipeline.verify import InboundVerifier, NonceCache, PartnerKeys
-from gateway.store.sqlite import SqliteStore
+from hotline_gateway.config import Config
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.metrics import Metrics
+from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.pipeline.deliver import DeliveryWorker
+from hotline_gateway.pipeline.verify import InboundVerifier, NonceCache
+from hotline_gateway.store.sqlite import SqliteStore
 
 
 @dataclass(slots=True)

@@ -18,9 +18,15 @@ from html import escape
 
 from aiohttp import web
 
-from gateway.api.state import WORKER, services
-from gateway.errors import FieldProblem, GatewayError, UnsupportedMediaType, ValidationError, VerificationError
-from gateway.model import format_timestamp
+from hotline_gateway.api.state import WORKER, services
+from hotline_gateway.core.errors import (
+    FieldProblem,
+    GatewayError,
+    UnsupportedMediaType,
+    ValidationError,
+    VerificationError,
+)
+from hotline_gateway.core.model import format_timestamp
 
 COOKIE = "hg_operator"
 SESSION_S = 8 * 3600

@@ -19,17 +19,17 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway import registry
-from gateway.api.messages import read_body
-from gateway.api.state import services
-from gateway.config import Partner
-from gateway.errors import BadInput, GatewayError, NotFound, UnsupportedMediaType, VerificationError
-from gateway.model import format_timestamp
-from gateway.pipeline.outbox import record
-from gateway.pipeline.validate import validate_case
-from gateway.store.records import DeliveryState
-from gateway.taxii.envelope import Cursor, page, parse_taxii_time, taxii_time
-from gateway.transports.base import Outcome
+from hotline_gateway.adapters import registry
+from hotline_gateway.api.messages import read_body
+from hotline_gateway.api.state import services
+from hotline_gateway.config import Partner
+from hotline_gateway.core.errors import BadInput, GatewayError, NotFound, UnsupportedMediaType, VerificationError
+from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.pipeline.outbox import record
+from hotline_gateway.store.records import DeliveryState
+from hotline_gateway.taxii.envelope import Cursor, page, parse_taxii_time, taxii_time
+from hotline_gateway.transports.base import Outcome
 
 TAXII = "application/taxii+json;version=2.1"
 STIX = "application/stix+json;version=2.1"

@@ -7,8 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from gateway.demo import run_demo, summary_json, summary_text
-from gateway.errors import BadInput
+from hotline_gateway.core.errors import BadInput
+from hotline_gateway.sim.demo import run_demo, summary_json, summary_text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:

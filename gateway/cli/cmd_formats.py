@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway import registry
-from gateway.cli.files import read_input, write_output
-from gateway.cli.output import emit, table
-from gateway.errors import BadInput, DecodeError, EncodeError
-from gateway.fields import dropped_fields
-from gateway.model import Case
-from gateway.pipeline.validate import validate_case
+from hotline_gateway.adapters import registry
+from hotline_gateway.cli.files import read_input, write_output
+from hotline_gateway.cli.output import emit, table
+from hotline_gateway.core.errors import BadInput, DecodeError, EncodeError
+from hotline_gateway.core.fields import dropped_fields
+from hotline_gateway.core.model import Case
+from hotline_gateway.core.schema import validate_case
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from gateway import config as config_mod
-from gateway.bulk_import import Importer, Journal
-from gateway.cli.output import emit
-from gateway.errors import BadInput, ConfigError, GatewayError
+from hotline_gateway import config as config_mod
+from hotline_gateway.bulk_import import Importer, Journal
+from hotline_gateway.cli.output import emit
+from hotline_gateway.core.errors import BadInput, ConfigError, GatewayError
 
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]{postfix}"
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 
-from gateway.cli.files import write_output
-from gateway.cli.output import emit, table
-from gateway.crypto.keydir import KeyDirectory, format_time, generate, parse_time, rotate, utcnow
-from gateway.crypto.keys import SigningKey
+from hotline_gateway.cli.files import write_output
+from hotline_gateway.cli.output import emit, table
+from hotline_gateway.crypto.keydir import KeyDirectory, format_time, generate, parse_time, rotate, utcnow
+from hotline_gateway.crypto.keys import SigningKey
 
 
 def _positive(text: str) -> int:

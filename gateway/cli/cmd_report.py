@@ -7,9 +7,9 @@ from datetime import date
 
 import orjson
 
-from gateway import config as config_mod
-from gateway.cli.files import write_output
-from gateway.errors import BadInput
+from hotline_gateway import config as config_mod
+from hotline_gateway.cli.files import write_output
+from hotline_gateway.core.errors import BadInput
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -37,8 +37,8 @@ def run_report(args: argparse.Namespace) -> int:
     if not config.db_path.exists():
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
     # Imported here: matplotlib costs every other command ~40 MB and a noticeable start-up time.
-    from gateway.report.figures import compute
-    from gateway.report.html import render
+    from hotline_gateway.report.figures import compute
+    from hotline_gateway.report.html import render
 
     figures = compute(config.db_path, config.id, start, end)
     data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" \

@@ -13,9 +13,9 @@ from contextlib import ExitStack
 from datetime import datetime
 from typing import BinaryIO
 
-from gateway.errors import BadInput
-from gateway.model import parse_timestamp
-from gateway.samples import generate_jsonl
+from hotline_gateway.core.errors import BadInput
+from hotline_gateway.core.model import parse_timestamp
+from hotline_gateway.sim.samples import generate_jsonl
 
 #: lines gathered before each write: fewer system calls without holding much in memory
 _BATCH = 512

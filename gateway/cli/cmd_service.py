@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway import config as config_mod
-from gateway.cli.output import emit, table
-from gateway.crypto.keydir import generate
-from gateway.errors import BadInput
-from gateway.service import serve
-from gateway.store.audit import AuditBroken
-from gateway.store.sqlite import SqliteStore
+from hotline_gateway import config as config_mod
+from hotline_gateway.cli.output import emit, table
+from hotline_gateway.core.errors import BadInput
+from hotline_gateway.crypto.keydir import generate
+from hotline_gateway.service import serve
+from hotline_gateway.store.audit import AuditBroken
+from hotline_gateway.store.sqlite import SqliteStore
 
 INIT_TEMPLATE = """\
 # hotline-gateway configuration written by `hotline-gateway init`.

@@ -11,12 +11,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from gateway.cli.files import read_input, write_output
-from gateway.cli.output import emit
-from gateway.crypto.jws import sign_detached, verify_detached
-from gateway.crypto.keydir import KeyDirectory, format_time, parse_time
-from gateway.crypto.keys import SigningKey, load_private_key
-from gateway.errors import BadInput, MalformedSignature, VerificationError
+from hotline_gateway.cli.files import read_input, write_output
+from hotline_gateway.cli.output import emit
+from hotline_gateway.core.errors import BadInput, MalformedSignature, VerificationError
+from hotline_gateway.crypto.jws import sign_detached, verify_detached
+from hotline_gateway.crypto.keydir import KeyDirectory, format_time, parse_time
+from hotline_gateway.crypto.keys import SigningKey, load_private_key
 
 
 def _time(text: str) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gateway.errors import BadInput
+from hotline_gateway.core.errors import BadInput
 
 
 def read_input(name: str) -> bytes:

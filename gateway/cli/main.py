@@ -11,15 +11,15 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from gateway import __version__
-from gateway.errors import GatewayError
-from gateway.log import configure
+from hotline_gateway import __version__
+from hotline_gateway.core.errors import GatewayError
+from hotline_gateway.core.log import configure
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _modules() -> list[ModuleType]:
-    from gateway.cli import (
+    from hotline_gateway.cli import (
         cmd_demo,
         cmd_formats,
         cmd_import,

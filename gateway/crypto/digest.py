@@ -13,7 +13,7 @@ import hmac
 from http_sfv.dictionary import Dictionary
 from http_sfv.item import Item
 
-from gateway.errors import DigestMismatch, MalformedSignature, MissingSignature
+from hotline_gateway.core.errors import DigestMismatch, MalformedSignature, MissingSignature
 
 ALGORITHMS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from http_sfv.dictionary import Dictionary
 from http_sfv.item import InnerList, Item
 
-from gateway.errors import BadSignature, MalformedSignature, MissingSignature, Replay
+from hotline_gateway.core.errors import BadSignature, MalformedSignature, MissingSignature, Replay
 
 ALG = "ed25519"
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type")

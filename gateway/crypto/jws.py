@@ -23,9 +23,9 @@ from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import OKPKey
 
-from gateway.crypto.keydir import KeyDirectory
-from gateway.crypto.keys import SigningKey
-from gateway.errors import BadSignature, MalformedSignature
+from hotline_gateway.core.errors import BadSignature, MalformedSignature
+from hotline_gateway.crypto.keydir import KeyDirectory
+from hotline_gateway.crypto.keys import SigningKey
 
 ALG = "EdDSA"
 

@@ -26,9 +26,9 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.crypto.jwks import public_jwk, public_key_from_jwk
-from gateway.crypto.keys import SigningKey, generate_private_key, load_private_key, write_private_key
-from gateway.errors import BadInput, KeyExpired, KeyFileError, KeyNotYetValid, UnknownKey
+from hotline_gateway.core.errors import BadInput, KeyExpired, KeyFileError, KeyNotYetValid, UnknownKey
+from hotline_gateway.crypto.jwks import public_jwk, public_key_from_jwk
+from hotline_gateway.crypto.keys import SigningKey, generate_private_key, load_private_key, write_private_key
 
 KEYRING = "keyring.json"
 PRIVATE_SUFFIX = ".key"

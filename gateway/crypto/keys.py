@@ -16,8 +16,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from gateway.crypto.jwks import public_jwk, thumbprint
-from gateway.errors import InsecureKeyFile, KeyFileError
+from hotline_gateway.core.errors import InsecureKeyFile, KeyFileError
+from hotline_gateway.crypto.jwks import public_jwk, thumbprint
 
 PRIVATE_MODE = 0o600
 #: permission bits that must be clear on a private key file: anything for group or others

@@ -13,18 +13,19 @@ from typing import Any
 
 import orjson
 
-from gateway.config import Config
-from gateway.errors import EncodeError
-from gateway.log import get_logger
-from gateway.model import Case, MessageType, dump_case, format_timestamp
-from gateway.pipeline.encode import encode_for, project
-from gateway.pipeline.route import Decision, Router
-from gateway.pipeline.sign import KeyRing, payload_digest, sign_payload
-from gateway.pipeline.takedown import removed_items
-from gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, StoredCase
-from gateway.store.sqlite import SqliteStore
+from hotline_gateway.config import Config
+from hotline_gateway.core.errors import EncodeError
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.model import Case, MessageType, dump_case, format_timestamp
+from hotline_gateway.core.takedown import removed_items
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.pipeline.encode import encode_for, project
+from hotline_gateway.pipeline.route import Decision, Router
+from hotline_gateway.pipeline.sign import payload_digest, sign_payload
+from hotline_gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, StoredCase
+from hotline_gateway.store.sqlite import SqliteStore
 
-log = get_logger("gateway.accept")
+log = get_logger("hotline_gateway.accept")
 
 #: partners that receive takedown notices
 NOTICE_KINDS = frozenset({"host", "platform"})

@@ -14,19 +14,19 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateway.config import Config, Partner
-from gateway.errors import DeliveryError, PermanentDeliveryError
-from gateway.log import get_logger
-from gateway.metrics import Metrics
-from gateway.pipeline.accept import NOTICE_KINDS
-from gateway.pipeline.outbox import fail, record
-from gateway.pipeline.takedown import NOTICE_ACTION
-from gateway.store.case_updates import withdraw_removed
-from gateway.store.records import Delivery
-from gateway.store.sqlite import SqliteStore
-from gateway.transports.base import Transport
+from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.takedown import NOTICE_ACTION
+from hotline_gateway.metrics import Metrics
+from hotline_gateway.pipeline.accept import NOTICE_KINDS
+from hotline_gateway.pipeline.outbox import fail, record
+from hotline_gateway.store.case_updates import withdraw_removed
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.transports.base import Transport
 
-log = get_logger("gateway.deliver")
+log = get_logger("hotline_gateway.deliver")
 
 #: transports where the partner pulls: no delivery lane pushes to it
 PULL_TRANSPORTS = frozenset({"taxii"})

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from gateway import registry
-from gateway.config import NEVER_REPORTER, Partner
-from gateway.model import Case, CustodyEntry, CustodyEvent, Reporter, ReporterKind
+from hotline_gateway.adapters import registry
+from hotline_gateway.config import NEVER_REPORTER, Partner
+from hotline_gateway.core.model import Case, CustodyEntry, CustodyEvent, Reporter, ReporterKind
 
 
 def may_receive_reporter(partner: Partner) -> bool:

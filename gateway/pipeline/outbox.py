@@ -11,17 +11,17 @@ import random
 import time
 from datetime import UTC, datetime
 
-from gateway.config import DeliverySettings
-from gateway.errors import DeliveryError, PermanentDeliveryError
-from gateway.log import get_logger
-from gateway.metrics import Metrics
-from gateway.model import ActionType, format_timestamp
-from gateway.store.case_updates import deliver_with_notices
-from gateway.store.records import AuditEntry, Delivery
-from gateway.store.sqlite import SqliteStore
-from gateway.transports.base import Outcome
+from hotline_gateway.config import DeliverySettings
+from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.model import ActionType, format_timestamp
+from hotline_gateway.metrics import Metrics
+from hotline_gateway.store.case_updates import deliver_with_notices
+from hotline_gateway.store.records import AuditEntry, Delivery
+from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.transports.base import Outcome
 
-log = get_logger("gateway.outbox")
+log = get_logger("hotline_gateway.outbox")
 
 
 def backoff(attempts: int, settings: DeliverySettings, rng: random.Random | None = None) -> float:

@@ -8,15 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from gateway import registry
-from gateway.config import Config, Partner
-from gateway.errors import DeliveryError
-from gateway.log import get_logger
-from gateway.pipeline.accept import Acceptor
-from gateway.pipeline.validate import validate_case
-from gateway.transports.iccam_api import IccamApiTransport
+from hotline_gateway.adapters import registry
+from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.errors import DeliveryError
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.transports.iccam_api import IccamApiTransport
 
-log = get_logger("gateway.poll")
+log = get_logger("hotline_gateway.poll")
 
 
 class WorkQueuePoller:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.config import Config, Partner, Route
-from gateway.model import Case, Item
+from hotline_gateway.config import Config, Partner, Route
+from hotline_gateway.core.model import Case, Item
 
 
 @dataclass(slots=True)

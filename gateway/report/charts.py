@@ -10,7 +10,7 @@ import io
 
 from matplotlib.figure import Figure
 
-from gateway.report.figures import Figures
+from hotline_gateway.report.figures import Figures
 
 COLOUR = "#35608f"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from gateway.pipeline.takedown import item_takedown
+from hotline_gateway.core.takedown import item_takedown
 
 ILLEGAL = ("baseline", "national")
 WINDOWS_DAYS = (1, 3, 7)

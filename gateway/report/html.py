@@ -10,8 +10,8 @@ import base64
 from html import escape
 from typing import Any
 
-from gateway.report.charts import all_charts
-from gateway.report.figures import Figures
+from hotline_gateway.report.charts import all_charts
+from hotline_gateway.report.figures import Figures
 
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#1d2733}
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccd}

@@ -17,15 +17,15 @@ from datetime import UTC, datetime
 import orjson
 from aiohttp import web
 
-from gateway import registry
-from gateway.crypto.digest import content_digest, verify_content_digest
-from gateway.crypto.httpsig import sign_response, verify_request
-from gateway.crypto.jws import verify_detached
-from gateway.crypto.keydir import KeyDirectory
-from gateway.crypto.keys import SigningKey
-from gateway.errors import BadInput, GatewayError
-from gateway.model import Case, format_timestamp
-from gateway.pipeline.receipt import make_receipt
+from hotline_gateway.adapters import registry
+from hotline_gateway.core.errors import BadInput, GatewayError
+from hotline_gateway.core.model import Case, format_timestamp
+from hotline_gateway.crypto.digest import content_digest, verify_content_digest
+from hotline_gateway.crypto.httpsig import sign_response, verify_request
+from hotline_gateway.crypto.jws import verify_detached
+from hotline_gateway.crypto.keydir import KeyDirectory
+from hotline_gateway.crypto.keys import SigningKey
+from hotline_gateway.crypto.receipts import make_receipt
 
 REQUIRED = ("@method", "@target-uri", "content-digest", "content-type", "idempotency-key", "jws-signature")
 

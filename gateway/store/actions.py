@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from gateway.pipeline.takedown import merge_actions
+from hotline_gateway.core.takedown import merge_actions
 
 Added = list[tuple[str, dict[str, Any]]]
 

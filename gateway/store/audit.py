@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import GatewayError
+from hotline_gateway.core.errors import GatewayError
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "at", "kind", "message_id", "case_id", "partner", "payload_sha256", "signatures", "detail")

@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 
-from gateway.pipeline.takedown import removed_items
-from gateway.store.actions import Added, apply_actions
-from gateway.store.records import AuditEntry, Delivery, DeliveryState
-from gateway.store.sqlite import SqliteStore, _now_iso, _Writer, close_delivered
+from hotline_gateway.core.takedown import removed_items
+from hotline_gateway.store.actions import Added, apply_actions
+from hotline_gateway.store.records import AuditEntry, Delivery, DeliveryState
+from hotline_gateway.store.sqlite import SqliteStore, _now_iso, _Writer, close_delivered
 
 Action = Mapping[str, Any]
 

@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 
 import orjson
 
-from gateway.errors import GatewayError, StoreError
-from gateway.model import format_timestamp
-from gateway.store.actions import apply_actions
-from gateway.store.audit import GENESIS, ChainSummary, entry_hash, verify_chain
-from gateway.store.migrations import migrate
-from gateway.store.records import (
+from hotline_gateway.core.errors import GatewayError, StoreError
+from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.store.actions import apply_actions
+from hotline_gateway.store.audit import GENESIS, ChainSummary, entry_hash, verify_chain
+from hotline_gateway.store.migrations import migrate
+from hotline_gateway.store.records import (
     AuditEntry,
     Delivery,
     DeliveryState,

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from gateway.store.sqlite import SqliteStore, _Writer
+from hotline_gateway.store.sqlite import SqliteStore, _Writer
 
 
 class TransportState:

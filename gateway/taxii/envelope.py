@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import BadInput
-from gateway.store.records import Delivery
+from hotline_gateway.core.errors import BadInput
+from hotline_gateway.store.records import Delivery
 
 
 def taxii_time(epoch: float) -> str:

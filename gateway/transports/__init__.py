@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import aiohttp
 
-from gateway.config import Config
-from gateway.pipeline.sign import KeyRing
-from gateway.pipeline.verify import PartnerKeys
-from gateway.store.sqlite import SqliteStore
-from gateway.store.transport_state import TransportState
-from gateway.transports.base import Transport
-from gateway.transports.cybertip_api import CybertipApiTransport
-from gateway.transports.https_post import HttpsPostTransport
-from gateway.transports.iccam_api import IccamApiTransport
-from gateway.transports.native_http import NativeHttpTransport
-from gateway.transports.smtp import SmtpTransport
+from hotline_gateway.config import Config
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.store.transport_state import TransportState
+from hotline_gateway.transports.base import Transport
+from hotline_gateway.transports.cybertip_api import CybertipApiTransport
+from hotline_gateway.transports.https_post import HttpsPostTransport
+from hotline_gateway.transports.iccam_api import IccamApiTransport
+from hotline_gateway.transports.native_http import NativeHttpTransport
+from hotline_gateway.transports.smtp import SmtpTransport
 
 
 def build(config: Config, session: aiohttp.ClientSession, keyring: KeyRing, partner_keys: PartnerKeys,

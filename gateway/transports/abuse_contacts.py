@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from gateway.config import Partner
-from gateway.errors import PermanentDeliveryError
-from gateway.model import Case
+from hotline_gateway.config import Partner
+from hotline_gateway.core.errors import PermanentDeliveryError
+from hotline_gateway.core.model import Case
 
 
 class AbuseContacts(Protocol):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.config import Partner
-from gateway.errors import DeliveryError
-from gateway.store.records import Delivery
+from hotline_gateway.config import Partner
+from hotline_gateway.core.errors import DeliveryError
+from hotline_gateway.store.records import Delivery
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,16 +26,16 @@ import aiohttp
 import orjson
 from lxml import etree
 
-from adapters.xmlsafe import parse
-from gateway.config import Config, Partner
-from gateway.errors import DecodeError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from gateway.log import get_logger
-from gateway.model import format_timestamp
-from gateway.store.records import Delivery
-from gateway.store.transport_state import TransportState
-from gateway.transports.base import Outcome
+from hotline_gateway.core.xmlsafe import parse
+from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.errors import DecodeError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.store.transport_state import TransportState
+from hotline_gateway.transports.base import Outcome
 
-log = get_logger("gateway.cybertip")
+log = get_logger("hotline_gateway.cybertip")
 #: the API no longer holds our unfinished report (not found: it expired; or already retracted)
 GONE = frozenset({5001, 5101})
 

@@ -13,17 +13,17 @@ import aiohttp
 import orjson
 from multidict import CIMultiDict
 
-from gateway import registry
-from gateway.config import Config, Partner
-from gateway.crypto.digest import content_digest, verify_content_digest
-from gateway.crypto.httpsig import sign_request, verify_response
-from gateway.errors import GatewayError, PermanentDeliveryError, TransientDeliveryError, VerificationError
-from gateway.pipeline.receipt import verify_receipt
-from gateway.pipeline.sign import KeyRing
-from gateway.pipeline.verify import PartnerKeys
-from gateway.store.records import Delivery
-from gateway.transports.base import Outcome
-from gateway.transports.native_http import TRANSIENT_CODES, TRANSIENT_STATUS, problem_code
+from hotline_gateway.adapters import registry
+from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.errors import GatewayError, PermanentDeliveryError, TransientDeliveryError, VerificationError
+from hotline_gateway.crypto.digest import content_digest, verify_content_digest
+from hotline_gateway.crypto.httpsig import sign_request, verify_response
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.crypto.receipts import verify_receipt
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.native_http import TRANSIENT_CODES, TRANSIENT_STATUS, problem_code
 
 COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type", "idempotency-key", "jws-signature")
 

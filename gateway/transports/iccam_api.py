@@ -25,14 +25,20 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
-from gateway.config import Config, Partner
-from gateway.errors import DecodeError, DeliveryError, PermanentDeliveryError, StoreError, TransientDeliveryError
-from gateway.log import get_logger
-from gateway.model import format_timestamp
-from gateway.store.records import Delivery
-from gateway.transports.base import Outcome
+from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.errors import (
+    DecodeError,
+    DeliveryError,
+    PermanentDeliveryError,
+    StoreError,
+    TransientDeliveryError,
+)
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.base import Outcome
 
-log = get_logger("gateway.iccam")
+log = get_logger("hotline_gateway.iccam")
 BASE = "/api/v3"
 
 

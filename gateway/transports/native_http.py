@@ -15,21 +15,21 @@ from typing import Any
 import aiohttp
 import orjson
 
-from gateway.config import Config, Partner
-from gateway.crypto.digest import content_digest, verify_content_digest
-from gateway.crypto.httpsig import sign_request, verify_response
-from gateway.errors import (
+from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.errors import (
     GatewayError,
     PermanentDeliveryError,
     TransientDeliveryError,
     VerificationError,
 )
-from gateway.model import format_timestamp
-from gateway.pipeline.receipt import verify_receipt
-from gateway.pipeline.sign import KeyRing
-from gateway.pipeline.verify import PartnerKeys
-from gateway.store.records import Delivery
-from gateway.transports.base import Outcome
+from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.crypto.digest import content_digest, verify_content_digest
+from hotline_gateway.crypto.httpsig import sign_request, verify_response
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.crypto.receipts import verify_receipt
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.base import Outcome
 
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})

@@ -18,15 +18,15 @@ import aiohttp
 import aiosmtplib
 import orjson
 
-from gateway import registry
-from gateway.config import Config, Partner
-from gateway.errors import PermanentDeliveryError, TransientDeliveryError
-from gateway.model import Case, format_timestamp
-from gateway.pipeline.sign import KeyRing
-from gateway.pipeline.verify import PartnerKeys
-from gateway.store.records import Delivery
-from gateway.transports.abuse_contacts import AbuseContacts, StaticAbuseContacts
-from gateway.transports.base import Outcome
+from hotline_gateway.adapters import registry
+from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.core.model import Case, format_timestamp
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.abuse_contacts import AbuseContacts, StaticAbuseContacts
+from hotline_gateway.transports.base import Outcome
 
 EXTENSIONS = {"xarf": "xarf.json", "native": "case.json", "dsa-notice": "dsa-notice.json", "stix": "stix.json",
               "iodef": "iodef.xml"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from adapters.cybertip import CybertipAdapter
-from gateway.errors import DecodeError, EncodeError
-from gateway.model import Category
-from gateway.pipeline.validate import validate_case
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.cybertip import CybertipAdapter
+from hotline_gateway.core.errors import DecodeError, EncodeError
+from hotline_gateway.core.model import Category
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.sim.samples import generate_cases
 
 ADAPTER = CybertipAdapter()
 REPORT_ORDER = ["incidentSummary", "internetDetails", "reporter", "additionalInfo"]

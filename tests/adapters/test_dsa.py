@@ -5,10 +5,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from adapters.dsa import DsaNoticeAdapter
-from gateway.errors import DecodeError
-from gateway.model import Category, Reporter, ReporterKind
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.dsa import DsaNoticeAdapter
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import Category, Reporter, ReporterKind
+from hotline_gateway.sim.samples import generate_cases
 
 ADAPTER = DsaNoticeAdapter()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import registry
-from gateway.errors import DecodeError
+from hotline_gateway.adapters import registry
+from hotline_gateway.core.errors import DecodeError
 
 XML_ADAPTERS = [name for name in registry.names() if "xml" in registry.get(name).media_type]
 

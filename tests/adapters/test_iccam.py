@@ -7,11 +7,11 @@ from typing import Any
 import orjson
 import pytest
 
-from adapters.iccam import IccamAdapter
-from gateway.errors import DecodeError
-from gateway.model import AgeGroup, LegalClass, ReporterKind
-from gateway.pipeline.validate import SchemaValidator, validate_case
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.iccam import IccamAdapter
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import AgeGroup, LegalClass, ReporterKind
+from hotline_gateway.core.schema import SchemaValidator, validate_case
+from hotline_gateway.sim.samples import generate_cases
 
 ADAPTER = IccamAdapter()
 

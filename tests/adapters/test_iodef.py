@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.iodef import IodefAdapter
-from gateway.errors import DecodeError
-from gateway.model import Reporter, ReporterKind, Tlp
-from gateway.pipeline.validate import validate_case
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.iodef import IodefAdapter
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import Reporter, ReporterKind, Tlp
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.judge import FORMATS, judge
 
 ADAPTER = IodefAdapter()

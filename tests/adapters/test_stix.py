@@ -8,12 +8,12 @@ import orjson
 import pytest
 import stix2
 
-from adapters.stix import StixAdapter
-from adapters.stix.markings import IDS
-from gateway.errors import DecodeError
-from gateway.model import Reporter, ReporterKind, Tlp
-from gateway.pipeline.validate import validate_case
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.stix import StixAdapter
+from hotline_gateway.adapters.stix.markings import IDS
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import Reporter, ReporterKind, Tlp
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.judge import FORMATS, judge
 
 ADAPTER = StixAdapter()

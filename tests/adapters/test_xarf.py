@@ -7,11 +7,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from adapters.xarf import XarfAdapter
-from gateway.errors import DecodeError, EncodeError
-from gateway.model import Category, Reporter, ReporterKind
-from gateway.pipeline.validate import validate_case
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.xarf import XarfAdapter
+from hotline_gateway.core.errors import DecodeError, EncodeError
+from hotline_gateway.core.model import Category, Reporter, ReporterKind
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.judge import FORMATS, judge
 
 ADAPTER = XarfAdapter()

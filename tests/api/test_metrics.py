@@ -14,12 +14,12 @@ import orjson
 import tomli_w
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway import config as config_mod
-from gateway.api.state import WORKER
-from gateway.app import STORE
-from gateway.crypto.keydir import KeyDirectory
-from gateway.demo import wait_settled
-from gateway.service import RunningGateway
+from hotline_gateway import config as config_mod
+from hotline_gateway.api.state import WORKER
+from hotline_gateway.app import STORE
+from hotline_gateway.crypto.keydir import KeyDirectory
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key, submit
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -83,7 +83,7 @@ async def test_metrics_count_a_known_exchange_exactly(
 async def test_queue_depth_oldest_age_and_dead_letters_are_read_from_the_store(tmp_path: Path) -> None:
     """FR-PDC alone (DE unreachable, 1 s deadline): its two deliveries become dead letters on the gauge;
     requeued, they are back in the queue with their age, and a partner never sent to shows zeros."""
-    from gateway.demo import write_federation
+    from hotline_gateway.sim.demo import write_federation
 
     path = write_federation(tmp_path)["FR-PDC"]
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -134,7 +134,7 @@ async def test_health_and_readiness(federation: dict[str, RunningGateway]) -> No
 async def test_readiness_fails_naming_each_check_that_fails(tmp_path: Path) -> None:
     """A store that refuses writes (reads still work), a signing key whose window has ended and a
     stopped worker each make ``/readyz`` answer 503 problem+json naming it, while ``/healthz`` stays 200."""
-    from gateway.demo import write_federation
+    from hotline_gateway.sim.demo import write_federation
 
     config = config_mod.load(write_federation(tmp_path)["FR-PDC"])
     fr = await RunningGateway(config).start()

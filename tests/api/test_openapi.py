@@ -20,11 +20,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from gateway import config as config_mod
-from gateway.api.openapi import document
-from gateway.app import make_app
-from gateway.demo import TOKEN, write_federation
-from gateway.service import RunningGateway
+from hotline_gateway import config as config_mod
+from hotline_gateway.api.openapi import document
+from hotline_gateway.app import make_app
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import TOKEN, write_federation
 
 #: the four the document must keep true, plus: invalid input is refused with a 4xx, a required header's
 #: absence is refused, a documented auth requirement is enforced, undocumented methods answer 405 with Allow

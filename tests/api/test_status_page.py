@@ -16,10 +16,10 @@ import pytest
 import requests
 import tomli_w
 
-from gateway import config as config_mod
-from gateway.app import STORE
-from gateway.demo import TOKEN, write_federation
-from gateway.service import RunningGateway
+from hotline_gateway import config as config_mod
+from hotline_gateway.app import STORE
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import TOKEN, write_federation
 from tests.engine.federation import cases_hosted_in, submit
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

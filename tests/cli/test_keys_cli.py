@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.cli.main import main
+from hotline_gateway.cli.main import main
 
 CLI = Path(sys.executable).parent / "hotline-gateway"
 

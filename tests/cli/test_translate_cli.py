@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway import registry
-from gateway.cli.main import main
-from gateway.fields import dropped_fields
-from gateway.model import Category, Reporter, ReporterKind
-from gateway.samples import generate_cases
+from hotline_gateway.adapters import registry
+from hotline_gateway.cli.main import main
+from hotline_gateway.core.fields import dropped_fields
+from hotline_gateway.core.model import Category, Reporter, ReporterKind
+from hotline_gateway.sim.samples import generate_cases
 
 FORMATS = registry.names()
 

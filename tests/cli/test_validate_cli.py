@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.cli.main import main
-from gateway.model import dump_case
-from gateway.samples import generate_cases
+from hotline_gateway.cli.main import main
+from hotline_gateway.core.model import dump_case
+from hotline_gateway.sim.samples import generate_cases
 
 CLI = Path(sys.executable).parent / "hotline-gateway"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.crypto.digest import content_digest, verify_content_digest
-from gateway.errors import DigestMismatch, MalformedSignature, MissingSignature
+from hotline_gateway.core.errors import DigestMismatch, MalformedSignature, MissingSignature
+from hotline_gateway.crypto.digest import content_digest, verify_content_digest
 
 RFC_BODY = b'{"hello": "world"}'
 

@@ -8,10 +8,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from gateway.crypto import httpsig
-from gateway.crypto.digest import content_digest
-from gateway.crypto.httpsig import sign_request, sign_response, verify_request, verify_response
-from gateway.errors import BadSignature, MalformedSignature, MissingSignature, Replay, UnknownKey
+from hotline_gateway.core.errors import BadSignature, MalformedSignature, MissingSignature, Replay, UnknownKey
+from hotline_gateway.crypto import httpsig
+from hotline_gateway.crypto.digest import content_digest
+from hotline_gateway.crypto.httpsig import sign_request, sign_response, verify_request, verify_response
 
 # RFC 9421 Appendix B.1.4, "test-key-ed25519"
 RFC_KEY_PEM = b"""-----BEGIN PRIVATE KEY-----

@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from gateway.crypto.jws import sign_detached, verify_detached
-from gateway.crypto.keydir import KeyDirectory, generate, rotate
-from gateway.crypto.keys import SigningKey
-from gateway.errors import (
+from hotline_gateway.core.errors import (
     BadSignature,
     KeyExpired,
     KeyNotYetValid,
@@ -23,6 +20,9 @@ from gateway.errors import (
     UnknownKey,
     VerificationError,
 )
+from hotline_gateway.crypto.jws import sign_detached, verify_detached
+from hotline_gateway.crypto.keydir import KeyDirectory, generate, rotate
+from hotline_gateway.crypto.keys import SigningKey
 
 #: a fixed "now" so that windows and expiry are exact, not racing the wall clock
 NOW = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)

@@ -10,9 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.crypto.keydir import KEYRING, KeyDirectory, KeyStatus, generate, rotate
-from gateway.crypto.keys import SigningKey, generate_private_key
-from gateway.errors import (
+from hotline_gateway.core.errors import (
     BadInput,
     InsecureKeyFile,
     KeyExpired,
@@ -21,6 +19,8 @@ from gateway.errors import (
     UnknownKey,
     VerificationError,
 )
+from hotline_gateway.crypto.keydir import KEYRING, KeyDirectory, KeyStatus, generate, rotate
+from hotline_gateway.crypto.keys import SigningKey, generate_private_key
 
 #: a fixed "now" so that windows and expiry are exact, not racing the wall clock
 NOW = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.crypto.keys import (
+from hotline_gateway.core.errors import BadInput, InsecureKeyFile, KeyFileError
+from hotline_gateway.crypto.keys import (
     SigningKey,
     generate_private_key,
     load_private_key,
@@ -21,7 +22,6 @@ from gateway.crypto.keys import (
     public_key_pem,
     write_private_key,
 )
-from gateway.errors import BadInput, InsecureKeyFile, KeyFileError
 
 #: RFC 8037 Appendix A.1
 RFC8037_D = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"

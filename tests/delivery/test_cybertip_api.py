@@ -14,17 +14,17 @@ import pytest
 import tomli_w
 from aiohttp import web
 
-from gateway import config as config_mod
-from gateway import registry
-from gateway.errors import PermanentDeliveryError, TransientDeliveryError
-from gateway.model import Category
-from gateway.pipeline.sign import payload_digest
-from gateway.samples import generate_cases
-from gateway.sim.cybertip import CybertipSim
-from gateway.store.records import Delivery
-from gateway.store.sqlite import SqliteStore
-from gateway.store.transport_state import TransportState
-from gateway.transports.cybertip_api import CybertipApiTransport
+from hotline_gateway import config as config_mod
+from hotline_gateway.adapters import registry
+from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.core.model import Category
+from hotline_gateway.pipeline.sign import payload_digest
+from hotline_gateway.sim.cybertip import CybertipSim
+from hotline_gateway.sim.samples import generate_cases
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.store.transport_state import TransportState
+from hotline_gateway.transports.cybertip_api import CybertipApiTransport
 
 
 @dataclass

@@ -14,16 +14,17 @@ import pytest
 import tomli_w
 from aiohttp import web
 
-from gateway import config as config_mod
-from gateway import registry
-from gateway.crypto.keydir import KeyDirectory, generate
-from gateway.errors import PermanentDeliveryError, TransientDeliveryError
-from gateway.model import dump_case
-from gateway.pipeline.sign import KeyRing, payload_digest, sign_payload
-from gateway.pipeline.verify import PartnerKeys
-from gateway.sim.evidence_receiver import EvidenceReceiver
-from gateway.store.records import Delivery
-from gateway.transports.https_post import HttpsPostTransport
+from hotline_gateway import config as config_mod
+from hotline_gateway.adapters import registry
+from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.core.model import dump_case
+from hotline_gateway.crypto.keydir import KeyDirectory, generate
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.pipeline.sign import payload_digest, sign_payload
+from hotline_gateway.sim.evidence_receiver import EvidenceReceiver
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.https_post import HttpsPostTransport
 from tests.engine.federation import cases_hosted_in
 
 
@@ -71,7 +72,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     config = config_mod.load(tmp_path / "config.toml")
     keyring = KeyRing(config.keys_dir)
     async with aiohttp.ClientSession() as session:
-        transport = HttpsPostTransport(config, session, keyring, PartnerKeys(config.partners))
+        transport = HttpsPostTransport(config, session, keyring, PartnerKeys(config.partner_key_paths()))
         yield Rig(transport, receiver, config, keyring)
     await runner.cleanup()
 

@@ -17,17 +17,17 @@ import pytest
 import tomli_w
 from aiohttp import web
 
-from gateway import config as config_mod
-from gateway import registry
-from gateway.api.state import SERVICES
-from gateway.errors import DeliveryError, PermanentDeliveryError
-from gateway.pipeline.sign import payload_digest
-from gateway.samples import generate_cases
-from gateway.service import RunningGateway
-from gateway.sim.iccam import IccamSim
-from gateway.sim.tls import TestCA
-from gateway.store.records import Delivery
-from gateway.transports.iccam_api import IccamApiTransport
+from hotline_gateway import config as config_mod
+from hotline_gateway.adapters import registry
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError
+from hotline_gateway.pipeline.sign import payload_digest
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.iccam import IccamSim
+from hotline_gateway.sim.samples import generate_cases
+from hotline_gateway.sim.tls import TestCA
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.iccam_api import IccamApiTransport
 
 
 @dataclass

@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from gateway import config as config_mod
-from gateway import registry
-from gateway.crypto.jws import verify_detached
-from gateway.crypto.keydir import KeyDirectory, generate
-from gateway.errors import PermanentDeliveryError, TransientDeliveryError
-from gateway.model import Reporter, ReporterKind
-from gateway.pipeline.sign import KeyRing, payload_digest, sign_payload
-from gateway.pipeline.verify import PartnerKeys
-from gateway.sim.mail_server import MailServer
-from gateway.store.records import Delivery
-from gateway.transports.smtp import SmtpTransport
+from hotline_gateway import config as config_mod
+from hotline_gateway.adapters import registry
+from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.core.model import Reporter, ReporterKind
+from hotline_gateway.crypto.jws import verify_detached
+from hotline_gateway.crypto.keydir import KeyDirectory, generate
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.pipeline.sign import payload_digest, sign_payload
+from hotline_gateway.sim.mail_server import MailServer
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.smtp import SmtpTransport
 from tests.engine.federation import cases_hosted_in
 
 
@@ -62,7 +63,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     (tmp_path / "config.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
     config = config_mod.load(tmp_path / "config.toml")
     keyring = KeyRing(config.keys_dir)
-    transport = SmtpTransport(config, None, keyring, PartnerKeys(config.partners))  # type: ignore[arg-type]
+    transport = SmtpTransport(config, None, keyring, PartnerKeys(config.partner_key_paths()))  # type: ignore[arg-type]
     yield Rig(transport, mail, config, keyring, tmp_path / "ours")
     await mail.stop()
 

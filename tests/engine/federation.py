@@ -12,15 +12,15 @@ from typing import Any
 import aiohttp
 import orjson
 
-from gateway.crypto.digest import content_digest
-from gateway.crypto.httpsig import sign_request
-from gateway.crypto.jws import sign_detached
-from gateway.crypto.keydir import KeyDirectory
-from gateway.crypto.keys import SigningKey
-from gateway.demo import TOKEN
-from gateway.model import Case, LegalClass, dump_case
-from gateway.samples import generate_cases
-from gateway.service import RunningGateway
+from hotline_gateway.core.model import Case, LegalClass, dump_case
+from hotline_gateway.crypto.digest import content_digest
+from hotline_gateway.crypto.httpsig import sign_request
+from hotline_gateway.crypto.jws import sign_detached
+from hotline_gateway.crypto.keydir import KeyDirectory
+from hotline_gateway.crypto.keys import SigningKey
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import TOKEN
+from hotline_gateway.sim.samples import generate_cases
 
 ENVELOPE = "application/vnd.hotline-gateway.messages+json"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway import config as config_mod
-from gateway.cli.main import main
-from gateway.demo import wait_settled
-from gateway.service import RunningGateway
+from hotline_gateway import config as config_mod
+from hotline_gateway.cli.main import main
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
 from tests.engine.federation import cases_hosted_in, submit
 
 

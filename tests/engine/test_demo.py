@@ -10,7 +10,7 @@ import sys
 
 def test_demo_200_cases_json_reports_lost_0_and_every_receipt_verified() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "gateway.cli.main", "demo", "--cases", "200", "--json"],
+        [sys.executable, "-m", "hotline_gateway.cli.main", "demo", "--cases", "200", "--json"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import aiohttp
 import orjson
 
-from gateway.api.state import SERVICES
-from gateway.crypto.keydir import KeyDirectory
-from gateway.demo import wait_settled
-from gateway.model import dump_case
-from gateway.pipeline.receipt import verify_receipt
-from gateway.service import RunningGateway
-from gateway.store.records import DeliveryState
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.core.model import dump_case
+from hotline_gateway.crypto.keydir import KeyDirectory
+from hotline_gateway.crypto.receipts import verify_receipt
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
+from hotline_gateway.store.records import DeliveryState
 from tests.engine.federation import cases_hosted_in, submit
 
 

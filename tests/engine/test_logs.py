@@ -7,10 +7,10 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway.demo import wait_settled
-from gateway.log import configure
-from gateway.model import Reporter, ReporterKind
-from gateway.service import RunningGateway
+from hotline_gateway.core.log import configure
+from hotline_gateway.core.model import Reporter, ReporterKind
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
 from tests.engine.federation import cases_hosted_in, submit
 
 

@@ -13,12 +13,12 @@ import orjson
 import pytest
 import tomli_w
 
-from gateway import config as config_mod
-from gateway.api.state import SERVICES
-from gateway.cli.main import main
-from gateway.demo import wait_settled
-from gateway.service import RunningGateway
-from gateway.store.records import DeliveryState
+from hotline_gateway import config as config_mod
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.cli.main import main
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
+from hotline_gateway.store.records import DeliveryState
 from tests.engine.federation import cases_hosted_in, submit
 
 

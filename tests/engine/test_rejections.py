@@ -11,10 +11,10 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway.api.state import SERVICES
-from gateway.crypto.httpsig import verify_response
-from gateway.crypto.keydir import KeyDirectory, generate
-from gateway.service import RunningGateway
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.crypto.httpsig import verify_response
+from hotline_gateway.crypto.keydir import KeyDirectory, generate
+from hotline_gateway.service import RunningGateway
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key
 
 Fed = dict[str, RunningGateway]

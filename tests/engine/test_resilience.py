@@ -15,12 +15,12 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway import config as config_mod
-from gateway.api.state import SERVICES
-from gateway.demo import TOKEN, wait_settled
-from gateway.model import dump_case
-from gateway.service import RunningGateway
-from gateway.store.records import DeliveryState
+from hotline_gateway import config as config_mod
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.core.model import dump_case
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import TOKEN, wait_settled
+from hotline_gateway.store.records import DeliveryState
 from tests.engine.federation import cases_hosted_in, submit
 
 
@@ -51,7 +51,7 @@ async def test_partner_down_for_a_while_then_back_receives_every_delivery_exactl
 
 def _spawn(config: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", "serve", "--config", str(config)],
+        [sys.executable, "-m", "hotline_gateway.cli.main", "serve", "--config", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -9,10 +9,10 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-from gateway.api.state import SERVICES
-from gateway.crypto.keydir import KeyDirectory, rotate
-from gateway.demo import wait_settled
-from gateway.service import RunningGateway
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.crypto.keydir import KeyDirectory, rotate
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key, submit
 
 

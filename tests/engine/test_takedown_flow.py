@@ -14,11 +14,8 @@ import orjson
 import pytest
 import tomli_w
 
-from gateway.api.state import SERVICES
-from gateway.crypto.jws import verify_detached
-from gateway.crypto.keydir import KeyDirectory
-from gateway.demo import TOKEN, wait_settled
-from gateway.model import (
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.core.model import (
     Action,
     ActionType,
     Case,
@@ -30,9 +27,12 @@ from gateway.model import (
     Tlp,
     parse_timestamp,
 )
-from gateway.service import RunningGateway
-from gateway.sim.mail_server import MailServer
-from gateway.store.records import DeliveryState
+from hotline_gateway.crypto.jws import verify_detached
+from hotline_gateway.crypto.keydir import KeyDirectory
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import TOKEN, wait_settled
+from hotline_gateway.sim.mail_server import MailServer
+from hotline_gateway.store.records import DeliveryState
 from tests.adapters.judge import judge
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key, submit
 
@@ -186,9 +186,9 @@ async def test_a_platform_receives_a_dsa_notice_over_https_with_no_reporter_data
     """A platform hosting the content gets an Art. 16 notice by signed POST; its receipt closes the delivery."""
     from aiohttp import web
 
-    from gateway import config as config_mod
-    from gateway.crypto.keydir import generate
-    from gateway.sim.evidence_receiver import EvidenceReceiver
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.crypto.keydir import generate
+    from hotline_gateway.sim.evidence_receiver import EvidenceReceiver
 
     fr_root = fed_paths["FR-PDC"].parent
     generate(tmp_path / "platform-keys", "PLATFORM-1", owner="PLATFORM-VIDEO")

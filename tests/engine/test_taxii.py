@@ -15,11 +15,11 @@ import requests
 import tomli_w
 from taxii2client.v21 import Server, as_pages
 
-from gateway.api.state import SERVICES
-from gateway.demo import wait_settled
-from gateway.model import Tlp
-from gateway.service import RunningGateway
-from gateway.store.records import DeliveryState
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.core.model import Tlp
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
+from hotline_gateway.store.records import DeliveryState
 from tests.engine.federation import cases_hosted_in, submit
 
 PASSWORD = "taxii-test-secret"

@@ -17,13 +17,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gateway.api.state import SERVICES
-from gateway.bulk_import import Journal, batches
-from gateway.cli.main import main
-from gateway.samples import generate_jsonl
-from gateway.service import RunningGateway
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.bulk_import import Journal, batches
+from hotline_gateway.cli.main import main
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.samples import generate_jsonl
 
-CLI = [sys.executable, "-m", "gateway.cli.main"]
+CLI = [sys.executable, "-m", "hotline_gateway.cli.main"]
 
 
 def backlog(path: Path, count: int, bad_every: int = 0, seed: int = 101) -> int:

@@ -20,10 +20,10 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway.cli.main import main
-from gateway.demo import TOKEN, run_demo, wait_settled
-from gateway.model import format_timestamp
-from gateway.service import RunningGateway
+from hotline_gateway.cli.main import main
+from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import TOKEN, run_demo, wait_settled
 from tests.engine.federation import cases_hosted_in, submit
 
 ALL_TIME = ["--from", "2000-01-01", "--to", "2099-12-31"]
@@ -126,7 +126,7 @@ def test_the_html_report_opens_offline_with_every_chart_and_table(demo: Path, tm
     """Run as a command: one HTML file whose seven charts are inline PNGs, each with its table, and which refers
     to nothing outside itself (no script, stylesheet link, frame or URL of any kind)."""
     out = tmp_path / "report.html"
-    done = subprocess.run([sys.executable, "-m", "gateway.cli.main", "report", "--config", str(demo), *ALL_TIME,
+    done = subprocess.run([sys.executable, "-m", "hotline_gateway.cli.main", "report", "--config", str(demo), *ALL_TIME,
                            "-o", str(out)], capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     html = out.read_text(encoding="utf-8")

@@ -13,12 +13,12 @@ import pytest
 import tomli_w
 from aiohttp import web
 
-from gateway import config as config_mod
-from gateway.pipeline.sign import payload_digest
-from gateway.sim.cybertip import CybertipSim
-from gateway.sim.iccam import IccamSim
-from gateway.sim.tls import TestCA
-from gateway.store.records import Delivery
+from hotline_gateway import config as config_mod
+from hotline_gateway.pipeline.sign import payload_digest
+from hotline_gateway.sim.cybertip import CybertipSim
+from hotline_gateway.sim.iccam import IccamSim
+from hotline_gateway.sim.tls import TestCA
+from hotline_gateway.store.records import Delivery
 
 
 async def serve(app: web.Application, **kwargs: Any) -> tuple[web.AppRunner, int]:

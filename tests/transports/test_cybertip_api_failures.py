@@ -13,12 +13,12 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway.config import Partner
-from gateway.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from gateway.store.records import Delivery
-from gateway.store.sqlite import SqliteStore
-from gateway.store.transport_state import TransportState
-from gateway.transports.cybertip_api import CybertipApiTransport
+from hotline_gateway.config import Partner
+from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.store.transport_state import TransportState
+from hotline_gateway.transports.cybertip_api import CybertipApiTransport
 from tests.transports.conftest import TipApi, make_delivery, partner_config
 
 PARTNER = "US-NCMEC"

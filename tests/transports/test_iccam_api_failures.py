@@ -13,11 +13,11 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway import config as config_mod
-from gateway.errors import DecodeError, PermanentDeliveryError, TransientDeliveryError
-from gateway.store.records import Delivery
-from gateway.transports.base import Outcome
-from gateway.transports.iccam_api import IccamApiTransport
+from hotline_gateway import config as config_mod
+from hotline_gateway.core.errors import DecodeError, PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.store.records import Delivery
+from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.iccam_api import IccamApiTransport
 from tests.transports.conftest import IccamNet, make_delivery, partner_config
 
 PARTNER = "INHOPE-ICCAM"

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from jsonschema import Draft202012Validator
 
-from adapters.native import NativeAdapter
-from gateway.model import Case, dump_case
+from hotline_gateway.adapters.native import NativeAdapter
+from hotline_gateway.core.model import Case, dump_case
 
 #: every canonical field path, as adapters name them in ``carries``
 CANONICAL_PATHS = NativeAdapter().carries

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.dsa import DsaNoticeAdapter
-from adapters.dsa.notice import redact
-from adapters.dsa.wording import DSA_CATEGORY
-from gateway.errors import DecodeError
-from gateway.model import Case, Category, LegalClass, Priority, Reporter, ReporterKind
-from gateway.samples import generate_cases
-from schemas import path as schema_path
+from hotline_gateway.adapters.dsa import DsaNoticeAdapter
+from hotline_gateway.adapters.dsa.notice import redact
+from hotline_gateway.adapters.dsa.wording import DSA_CATEGORY
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import Case, Category, LegalClass, Priority, Reporter, ReporterKind
+from hotline_gateway.schemas import path as schema_path
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.json.support import CANONICAL_PATHS, carried, covered, readme_fields, schema_judge
 from tests.strategies import cases, party_ids, text
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.dsa import DsaNoticeAdapter
-from adapters.iccam import IccamAdapter
-from gateway.errors import DecodeError
-from gateway.pipeline.validate import validate_case
-from gateway.registry import Adapter
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.dsa import DsaNoticeAdapter
+from hotline_gateway.adapters.iccam import IccamAdapter
+from hotline_gateway.adapters.registry import Adapter
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.sim.samples import generate_cases
 
 ADAPTERS: dict[str, Adapter] = {"iccam": IccamAdapter(), "dsa-notice": DsaNoticeAdapter()}
 NAMES = sorted(ADAPTERS)

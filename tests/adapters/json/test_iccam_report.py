@@ -11,11 +11,11 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from adapters.iccam import IccamAdapter, mapping
-from adapters.iccam.decode import read_report
-from adapters.iccam.fields import FLAGS
-from gateway.errors import DecodeError
-from gateway.model import (
+from hotline_gateway.adapters.iccam import IccamAdapter, mapping
+from hotline_gateway.adapters.iccam.decode import read_report
+from hotline_gateway.adapters.iccam.fields import FLAGS
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.model import (
     Action,
     ActionType,
     AgeGroup,
@@ -33,8 +33,8 @@ from gateway.model import (
     SiteType,
     Tlp,
 )
-from gateway.samples import generate_cases
-from schemas import path as schema_path
+from hotline_gateway.schemas import path as schema_path
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.json.support import CANONICAL_PATHS, carried, covered, readme_fields, schema_judge
 from tests.strategies import cases
 

@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 from hypothesis import strategies as st
 
-from adapters.cybertip import CybertipAdapter
-from adapters.cybertip.mapping import INCIDENT_TYPES
-from adapters.iodef import IodefAdapter
-from adapters.xmlsafe import is_any_uri
-from gateway.model import Case, dump_case, load_case
-from gateway.registry import Adapter
+from hotline_gateway.adapters.cybertip import CybertipAdapter
+from hotline_gateway.adapters.cybertip.mapping import INCIDENT_TYPES
+from hotline_gateway.adapters.iodef import IodefAdapter
+from hotline_gateway.adapters.registry import Adapter
+from hotline_gateway.core.xmlsafe import is_any_uri
+from hotline_gateway.core.model import Case, dump_case, load_case
 from tests.strategies import cases
 
 IODEF = IodefAdapter()

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from adapters import xmlsafe
-from gateway.errors import DecodeError
-from gateway.samples import generate_cases
+from hotline_gateway.core import xmlsafe
+from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.xml.support import CYBERTIP, IODEF
 
 MARKER = "MARKER-5b1e0c9d-must-never-be-read"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from adapters.iodef.mapping import NS
-from gateway.errors import DecodeError, EncodeError
-from gateway.model import Case, Category, LegalClass, Reporter, ReporterKind, SourceChannel, Tlp
-from gateway.pipeline.validate import validate_case
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.iodef.mapping import NS
+from hotline_gateway.core.errors import DecodeError, EncodeError
+from hotline_gateway.core.model import Case, Category, LegalClass, Reporter, ReporterKind, SourceChannel, Tlp
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.judge import FORMATS, judge
 from tests.adapters.xml.support import IODEF
 

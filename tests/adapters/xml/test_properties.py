@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from gateway.errors import DecodeError, EncodeError
-from gateway.model import Case, Category, Reporter, ReporterKind
-from gateway.pipeline.validate import validate_case
-from gateway.registry import Adapter
-from gateway.samples import generate_cases
+from hotline_gateway.adapters.registry import Adapter
+from hotline_gateway.core.errors import DecodeError, EncodeError
+from hotline_gateway.core.model import Case, Category, Reporter, ReporterKind
+from hotline_gateway.core.schema import validate_case
+from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.xml.support import ADAPTERS, CYBERTIP, carried, cases_for
 
 SAMPLES = [case for case in generate_cases(60, seed=4242)

@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import orjson
 
-from gateway.model import (
+from hotline_gateway.core.model import (
     Action,
     ActionType,
     AgeGroup,

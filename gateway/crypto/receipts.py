@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.crypto.jws import sign_detached, verify_detached
-from gateway.crypto.keydir import KeyDirectory
-from gateway.crypto.keys import SigningKey
-from gateway.errors import BadSignature, MalformedSignature
+from hotline_gateway.core.errors import BadSignature, MalformedSignature
+from hotline_gateway.crypto.jws import sign_detached, verify_detached
+from hotline_gateway.crypto.keydir import KeyDirectory
+from hotline_gateway.crypto.keys import SigningKey
 
 
 @dataclass(frozen=True, slots=True)

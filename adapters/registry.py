@@ -13,8 +13,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from gateway.errors import ConfigError
-from gateway.model import Case
+from hotline_gateway.core.errors import ConfigError
+from hotline_gateway.core.model import Case
 
 GROUP = "hotline_gateway.adapters"
 

@@ -24,16 +24,16 @@ import aiohttp
 import orjson
 import tomli_w
 
-from gateway import config as config_mod
-from gateway import demo_partners
-from gateway.api.state import SERVICES
-from gateway.crypto.keydir import KeyDirectory, generate
-from gateway.errors import GatewayError
-from gateway.model import dump_case
-from gateway.pipeline.receipt import verify_receipt
-from gateway.samples import generate_cases
-from gateway.service import RunningGateway
-from gateway.store.records import DeliveryState
+from hotline_gateway import config as config_mod
+from hotline_gateway.api.state import SERVICES
+from hotline_gateway.core.errors import GatewayError
+from hotline_gateway.core.model import dump_case
+from hotline_gateway.crypto.keydir import KeyDirectory, generate
+from hotline_gateway.crypto.receipts import verify_receipt
+from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim import demo_partners
+from hotline_gateway.sim.samples import generate_cases
+from hotline_gateway.store.records import DeliveryState
 
 TOKEN = "demo-intake-token-" + "0" * 16
 

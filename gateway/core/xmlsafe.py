@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from gateway.errors import DecodeError, EncodeError
+from hotline_gateway.core.errors import DecodeError, EncodeError
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64

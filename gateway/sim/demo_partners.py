@@ -17,12 +17,12 @@ import orjson
 import tomli_w
 from aiohttp import web
 
-from gateway import config as config_mod
-from gateway import registry
-from gateway.samples import generate_cases
-from gateway.sim.cybertip import CybertipSim
-from gateway.sim.iccam import IccamSim
-from gateway.sim.tls import TestCA
+from hotline_gateway import config as config_mod
+from hotline_gateway.adapters import registry
+from hotline_gateway.sim.cybertip import CybertipSim
+from hotline_gateway.sim.iccam import IccamSim
+from hotline_gateway.sim.samples import generate_cases
+from hotline_gateway.sim.tls import TestCA
 
 EXTRA_ROUTES = [
     {"name": "baseline-to-iccam", "origin": ["local"], "legal_class": ["baseline"], "to": ["INHOPE-ICCAM"]},

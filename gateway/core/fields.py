@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.model import Case, dump_case
+from hotline_gateway.core.model import Case, dump_case
 
 
 def _walk(value: Any, prefix: str, out: set[str]) -> None:

@@ -17,10 +17,10 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from gateway.errors import FieldProblem, ValidationError
-from gateway.jsonpath import json_path
-from gateway.model import Case, dump_case
-from schemas import path as schema_path
+from hotline_gateway.core.errors import FieldProblem, ValidationError
+from hotline_gateway.core.jsonpath import json_path
+from hotline_gateway.core.model import Case, dump_case
+from hotline_gateway.schemas import path as schema_path
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
