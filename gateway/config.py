@@ -38,6 +38,27 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """What one client may cost the server: slow or endless requests are cut off, connections capped,
+    every body bounded per endpoint, CPU-heavy work done by a bounded pool of threads."""
+
+    #: a request line and headers must arrive within this many seconds of the connection (or of the
+    #: previous response on a kept-alive connection)
+    header_timeout_s: float = 10.0
+    #: the whole body must arrive within this many seconds once the headers are in
+    body_timeout_s: float = 30.0
+    #: connections beyond this are closed on arrival (the file-descriptor limit is raised to fit)
+    max_connections: int = 1024
+    #: POST /v1/messages (partners): ``[gateway] max_body_bytes``
+    partner_body_bytes: int = 1024 * 1024
+    #: POST /v1/cases and the other local-intake endpoints (our own case system)
+    local_body_bytes: int = 16 * 1024 * 1024
+    cpu_workers: int = 2
+    #: when set, GET /metrics requires this bearer token
+    metrics_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Partner:
     id: str
     kind: str
@@ -90,8 +111,10 @@ class Config:
     clock_skew_s: int
     shutdown_timeout_s: float
     delivery: DeliverySettings
+    limits: ServerLimits
     partners: dict[str, Partner]
     routes: tuple[Route, ...]
+    operator_password_file: Path | None = None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -176,6 +199,16 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             legal_class=frozenset(r["legal_class"]) if "legal_class" in r else None,
             hosted_in=frozenset(r["hosted_in"]) if "hosted_in" in r else None,
         ))
+    server = dict(raw.get("server", {}))
+    metrics_token = None
+    if "metrics_token_file" in server:
+        metrics_path = _resolve(base, server.pop("metrics_token_file"))
+        try:
+            metrics_token = metrics_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(FieldProblem("$.server.metrics_token_file", f"cannot read {metrics_path}: {exc.strerror}"))
+    limits = ServerLimits(**server, partner_body_bytes=int(gw.get("max_body_bytes", 1024 * 1024)),
+                          metrics_token=metrics_token)
     token = gw.get("intake_token")
     if token is None and "intake_token_file" in gw:
         token_path = _resolve(base, gw["intake_token_file"])
@@ -193,7 +226,9 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         data_dir=_resolve(base, gw.get("data_dir", "data")), keys_dir=_resolve(base, gw.get("keys_dir", "keys")),
         intake_token=token, max_body_bytes=int(gw.get("max_body_bytes", 1024 * 1024)),
         clock_skew_s=int(gw.get("clock_skew_s", 300)), shutdown_timeout_s=float(gw.get("shutdown_timeout_s", 10)),
-        delivery=DeliverySettings(**raw.get("delivery", {})), partners=partners, routes=tuple(routes), raw=raw,
+        delivery=DeliverySettings(**raw.get("delivery", {})), limits=limits, partners=partners, routes=tuple(routes),
+        operator_password_file=_resolve(base, gw["operator_password_file"]) if "operator_password_file" in gw else None,
+        raw=raw,
     )
 
 

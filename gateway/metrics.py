@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import PartnerStatus
-from hotline_gateway.store.sqlite import SqliteStore
 
 
 class Metrics:
@@ -34,7 +34,7 @@ class Metrics:
                           registry=self.registry)
         self.in_flight = Gauge("hotline_in_flight", "Deliveries being sent now", ["partner"], registry=self.registry)
 
-    async def render(self, store: SqliteStore, partners: Iterable[str] = ()) -> bytes:
+    async def render(self, store: Store, partners: Iterable[str] = ()) -> bytes:
         """The text exposition; every configured partner has its gauges, at 0 before any traffic."""
         now = time.time()
         stats = await store.partner_status()

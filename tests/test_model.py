@@ -30,11 +30,10 @@ from hotline_gateway.core.model import (
     SourceChannel,
     Tlp,
     dump_case,
-    format_timestamp,
     load_case,
-    parse_timestamp,
 )
 from hotline_gateway.core.schema import case_validator, validate_case_document
+from hotline_gateway.core.timefmt import format_timestamp, parse_timestamp
 from hotline_gateway.schemas import path as schema_path
 from tests.strategies import cases, timestamps
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from hotline_gateway.core import jsonstrict
 from hotline_gateway.core.errors import DecodeError, ValidationError
 from hotline_gateway.core.model import Case, dump_case, load_case
 from hotline_gateway.core.schema import validate_case_document
@@ -47,8 +48,10 @@ class NativeAdapter:
         if len(data) > MAX_DOCUMENT:
             raise DecodeError(f"document larger than {MAX_DOCUMENT} bytes", fmt=self.name)
         try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            doc = jsonstrict.loads(data)
+        except jsonstrict.DuplicateKey as exc:
+            raise DecodeError(f"key {exc.key!r} appears twice in one object", fmt=self.name) from None
+        except (ValueError, RecursionError):
             return self._decode_lines(data)
         docs = doc if isinstance(doc, list) else [doc]
         if not docs:
@@ -62,8 +65,11 @@ class NativeAdapter:
             if not line.strip():
                 continue
             try:
-                doc = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
+                doc = jsonstrict.loads(line)
+            except jsonstrict.DuplicateKey as exc:
+                raise DecodeError(f"key {exc.key!r} appears twice in one object", path=f"line {number}",
+                                  fmt=self.name) from None
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise DecodeError(f"not JSON ({exc})", path=f"line {number}", fmt=self.name) from None
             cases.append(self._case(doc, f"line {number}"))
         if not cases:

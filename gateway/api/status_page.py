@@ -26,7 +26,7 @@ from hotline_gateway.core.errors import (
     ValidationError,
     VerificationError,
 )
-from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.timefmt import format_timestamp
 
 COOKIE = "hg_operator"
 SESSION_S = 8 * 3600
@@ -116,7 +116,7 @@ async def status(request: web.Request) -> web.StreamResponse:
     rows = []
     for pid in sorted(set(svc.config.partners) | set(stats)):
         st = stats.get(pid)
-        circuit = circuits.get(pid, "closed")
+        circuit = circuits.get(pid, ("closed", 0))[0]
         rows.append(f"<tr><td>{escape(pid)}</td><td class='{escape(circuit)}'>{escape(circuit)}</td>"
                     f"<td>{st.queued if st else 0}</td><td>{st.in_flight if st else 0}</td>"
                     f"<td>{st.delivered if st else 0}</td><td>{st.dead if st else 0}</td>"

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from hotline_gateway.core.errors import BadInput
-from hotline_gateway.core.model import parse_timestamp
+from hotline_gateway.core.timefmt import parse_timestamp
 from hotline_gateway.sim.samples import generate_jsonl
 
 #: lines gathered before each write: fewer system calls without holding much in memory

@@ -13,10 +13,12 @@ from typing import Any
 from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit, table
 from hotline_gateway.core.errors import BadInput
+from hotline_gateway.core.files import private_dir
 from hotline_gateway.crypto.keydir import generate
 from hotline_gateway.service import serve
+from hotline_gateway.store import open_store
 from hotline_gateway.store.audit import AuditBroken
-from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.store.interface import Store
 
 INIT_TEMPLATE = """\
 # hotline-gateway configuration written by `hotline-gateway init`.
@@ -91,7 +93,7 @@ def run_init(args: argparse.Namespace) -> int:
     cfg = root / "config.toml"
     if cfg.exists():
         raise BadInput(f"{cfg}: already exists; not overwriting")
-    (root / "data").mkdir(parents=True, exist_ok=True)
+    private_dir(root / "data")
     (root / "partners").mkdir(exist_ok=True)
     kid = f"{args.id}-{time.strftime('%Y%m%d')}"
     generate(root / "keys", kid, owner=args.id)
@@ -113,11 +115,11 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_store(config_file: str) -> tuple[config_mod.Config, SqliteStore]:
+async def _with_store(config_file: str) -> tuple[config_mod.Config, Store]:
     config = config_mod.load(config_file)
     if not config.db_path.exists():
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
-    return config, await SqliteStore.open(config.db_path, recover=False)
+    return config, await open_store(config.db_path, recover=False)
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -136,7 +138,7 @@ def run_status(args: argparse.Namespace) -> int:
                 "partner": pid, "queued": st.queued if st else 0, "in_flight": st.in_flight if st else 0,
                 "delivered": st.delivered if st else 0, "dead": st.dead if st else 0,
                 "oldest_queued_s": round(now - st.oldest_queued_at, 1) if st and st.oldest_queued_at else None,
-                "last_error": st.last_error if st else None, "circuit": circuits.get(pid, "closed"),
+                "last_error": st.last_error if st else None, "circuit": circuits.get(pid, ("closed", 0))[0],
             })
         rows = [[str(d["partner"]), str(d["queued"]), str(d["in_flight"]), str(d["delivered"]), str(d["dead"]),
                  str(d["circuit"]), str(d["last_error"] or "")[:60]] for d in data]

@@ -14,9 +14,11 @@ import typing
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
+
+from hotline_gateway.core.timefmt import format_timestamp, parse_timestamp
 
 JSON = dict[str, Any]
 
@@ -291,17 +293,6 @@ class Case:
 T = TypeVar("T")
 _Loader = Callable[[Any], Any]
 _Dumper = Callable[[Any], Any]
-
-
-def format_timestamp(value: datetime) -> str:
-    """Canonical timestamp: UTC, ``Z``, microseconds only when present."""
-    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    text = value.replace(tzinfo=None).isoformat()
-    return text + "Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _field_converters(tp: Any) -> tuple[_Loader, _Dumper]:

@@ -14,6 +14,7 @@ from hotline_gateway.core.errors import DeliveryError
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.schema import validate_case
 from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.pipeline.authorise import bind_to_sender
 from hotline_gateway.transports.iccam_api import IccamApiTransport
 
 log = get_logger("hotline_gateway.poll")
@@ -41,6 +42,7 @@ class WorkQueuePoller:
         cases = registry.get(partner.format).decode(data)
         for case in cases:
             validate_case(case)
+        bind_to_sender(cases, partner.id, self.config.id)
         intake = self.acceptor.build(cases, partner.id)
         intake.keep_first = True  # the same report offered again is the same report
         await self.acceptor.accept(intake)

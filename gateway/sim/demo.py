@@ -231,14 +231,13 @@ async def _exercise(gateways: dict[str, RunningGateway], count: int, seed: int, 
         if gid == "FR-PDC":
             continue
         mine = [d.message_id for d in deliveries if d.partner == gid and d.state is DeliveryState.DELIVERED]
-        found = await gw.app[SERVICES].store.find_inbound(mine) if mine else {}
+        found = await gw.app[SERVICES].store.find_inbound("FR-PDC", mine) if mine else {}
         result.lost += len(mine) - len(found)
     # Lost receipts, simulated: the same messages go out again and must be suppressed, not stored twice.
     delivered = [d for d in deliveries if d.state is DeliveryState.DELIVERED and d.transport == "native-http"][:resend]
     if delivered:
         ids = [d.message_id for d in delivered]
-        await fr_store.write(lambda w: w.conn.executemany(
-            "UPDATE deliveries SET state='queued', next_attempt_at=0 WHERE message_id=?", [(i,) for i in ids]))
+        await fr_store.requeue_delivered(ids)
         for d in delivered:
             fr.app[SERVICES].acceptor.wake(d.partner)
         await wait_settled(fr, timeout)

@@ -7,8 +7,7 @@ import aiohttp
 from hotline_gateway.config import Config
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
-from hotline_gateway.store.sqlite import SqliteStore
-from hotline_gateway.store.transport_state import TransportState
+from hotline_gateway.store.interface import Store
 from hotline_gateway.transports.base import Transport
 from hotline_gateway.transports.cybertip_api import CybertipApiTransport
 from hotline_gateway.transports.https_post import HttpsPostTransport
@@ -18,7 +17,7 @@ from hotline_gateway.transports.smtp import SmtpTransport
 
 
 def build(config: Config, session: aiohttp.ClientSession, keyring: KeyRing, partner_keys: PartnerKeys,
-          store: SqliteStore) -> dict[str, Transport]:
+          store: Store) -> dict[str, Transport]:
     """One instance of each transport the configured partners use."""
     kinds: dict[str, type[NativeHttpTransport] | type[HttpsPostTransport] | type[SmtpTransport]] = {
         "native-http": NativeHttpTransport, "https": HttpsPostTransport, "smtp": SmtpTransport,
@@ -27,7 +26,7 @@ def build(config: Config, session: aiohttp.ClientSession, keyring: KeyRing, part
     out: dict[str, Transport] = {name: cls(config, session, keyring, partner_keys)
                                  for name, cls in kinds.items() if name in used}
     if "cybertip-api" in used:
-        out["cybertip-api"] = CybertipApiTransport(config, session, TransportState(store))
+        out["cybertip-api"] = CybertipApiTransport(config, session, store)
     if "iccam-api" in used:
         out["iccam-api"] = IccamApiTransport(config, session)
     return out

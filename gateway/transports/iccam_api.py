@@ -34,7 +34,7 @@ from hotline_gateway.core.errors import (
     TransientDeliveryError,
 )
 from hotline_gateway.core.log import get_logger
-from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.base import Outcome
 

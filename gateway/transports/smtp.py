@@ -21,7 +21,8 @@ import orjson
 from hotline_gateway.adapters import registry
 from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
-from hotline_gateway.core.model import Case, format_timestamp
+from hotline_gateway.core.model import Case
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.store.records import Delivery

@@ -64,7 +64,7 @@ async def test_init_config_serves_and_accepts_local_intake_with_its_token(
     gw = await RunningGateway(config_mod.load(out["config"])).start()
     try:
         async with aiohttp.ClientSession() as session:
-            await submit(session, gw, cases_hosted_in("NL", 2))
+            await submit(session, gw, cases_hosted_in("NL", 2, originator=gw.config.id))
         assert await gw.app[SERVICES].store.count("cases") == 2
     finally:
         await gw.stop()

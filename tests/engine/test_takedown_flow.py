@@ -25,8 +25,8 @@ from hotline_gateway.core.model import (
     Reporter,
     ReporterKind,
     Tlp,
-    parse_timestamp,
 )
+from hotline_gateway.core.timefmt import parse_timestamp
 from hotline_gateway.crypto.jws import verify_detached
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.service import RunningGateway

@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from hotline_gateway.cli.main import main
-from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim.demo import TOKEN, run_demo, wait_settled
 from tests.engine.federation import cases_hosted_in, submit
