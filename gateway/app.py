@@ -22,6 +22,7 @@ from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.pipeline.checkpoints import Checkpointer
 from hotline_gateway.pipeline.deliver import DeliveryWorker
 from hotline_gateway.pipeline.housekeeping import Housekeeping
 from hotline_gateway.pipeline.offload import CpuPool
@@ -30,12 +31,13 @@ from hotline_gateway.pipeline.receive import Receiver
 from hotline_gateway.pipeline.verify import InboundVerifier
 from hotline_gateway.store import open_store
 from hotline_gateway.store.interface import Store
-from hotline_gateway.transports import build as build_transports
+from hotline_gateway.transports import registry as transports
+from hotline_gateway.transports.base import TransportContext
 from hotline_gateway.transports.iccam_api import IccamApiTransport
 
 STORE = web.AppKey("store", Store)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
-SIGNED_PATHS = frozenset({"/v1/messages"})
+SIGNED_PATHS = frozenset({"/v1/messages", "/v1/witnessed"})
 
 
 @web.middleware
@@ -71,9 +73,12 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     config, store = app[CONFIG], app[STORE]
     keyring = KeyRing(config.keys_dir)
     partner_keys = PartnerKeys(config.partner_key_paths())
-    transports = build_transports(config, app[SESSION], keyring, partner_keys, store)
+    checkpointer = Checkpointer(config, store, keyring, config.audit_checkpoint_s)
+    await checkpointer.start()
+    built = transports.build(TransportContext(config, app[SESSION], keyring, partner_keys, store,
+                                              lambda: checkpointer.latest))
     metrics = Metrics()
-    worker = DeliveryWorker(config, store, transports, metrics)
+    worker = DeliveryWorker(config, store, built, metrics)
     cpu = CpuPool(config.limits.cpu_workers)
     verifier = InboundVerifier(config, partner_keys, store)
     acceptor = Acceptor(config, store, keyring, worker.wake)
@@ -81,12 +86,12 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES] = Services(
         config=config, store=store, keyring=keyring, partner_keys=partner_keys, verifier=verifier,
         acceptor=acceptor, receiver=Receiver(config, store, verifier, keyring, partner_keys, acceptor, cpu),
-        metrics=metrics, cpu=cpu,
+        metrics=metrics, cpu=cpu, checkpointer=checkpointer,
     )
     await worker.start()
     housekeeping = Housekeeping(config, store)
     housekeeping.start()
-    iccam = transports.get("iccam-api")
+    iccam = built.get("iccam-api")
     poller = WorkQueuePoller(config, acceptor, iccam) if isinstance(iccam, IccamApiTransport) else None
     if poller is not None:
         poller.start()
@@ -95,15 +100,18 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         await poller.stop()
     await housekeeping.stop()
     await worker.stop(config.shutdown_timeout_s)
+    await checkpointer.close()  # the last word of this run, signed
     cpu.close()
 
 
 def make_app(config: Config) -> web.Application:
+    config = transports.with_settings(config)  # every partner's options checked against its transport
     app = web.Application(middlewares=[sign_responses, problems_middleware],
                           client_max_size=config.limits.local_body_bytes)
     app[CONFIG] = config
     app.cleanup_ctx.extend([_store_ctx, _session_ctx, _engine_ctx])
     app.router.add_post("/v1/messages", messages.post_messages)
+    app.router.add_post("/v1/witnessed", messages.post_witnessed)
     app.router.add_post("/v1/cases", cases.post_cases)
     app.router.add_get("/v1/cases/{case_id}", cases.get_case)
     app.router.add_post("/v1/cases/{case_id}/actions", actions.post_actions)

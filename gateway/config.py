@@ -74,14 +74,11 @@ class Partner:
     may_send: bool = True
     asns: frozenset[int] = frozenset()
     organisations: frozenset[str] = frozenset()
-    #: transport settings (credentials files, TLS material, ...); paths are relative to ``base``
+    #: the ``options`` table as written; its typed form is ``settings``, filled in by the transport's
+    #: plug-in when the gateway loads (paths in it are relative to ``base``)
     options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     base: Path = Path()
-
-    def option_path(self, name: str) -> Path | None:
-        """A file named in ``options``, resolved against the config file's folder."""
-        value = self.options.get(name)
-        return None if value is None else _resolve(self.base, str(value))
+    settings: Any = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +112,8 @@ class Config:
     partners: dict[str, Partner]
     routes: tuple[Route, ...]
     operator_password_file: Path | None = None
+    #: how often the audit chain's head is signed (and always on shutdown)
+    audit_checkpoint_s: float = 60.0
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -172,11 +171,6 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         if p.get("receive_reporter") and p["kind"] in NEVER_REPORTER:
             problems.append(FieldProblem(f"{where}.receive_reporter", f"a {p['kind']} never receives reporter data"))
         transport = p.get("transport", "native-http")
-        if transport in {"native-http", "https", "iccam-api", "cybertip-api"} and "endpoint" not in p:
-            problems.append(FieldProblem(f"{where}.endpoint", f"is required for transport {transport}"))
-        if transport in {"native-http", "https"} and "keys" not in p:
-            problems.append(FieldProblem(f"{where}.keys", f"is required for transport {transport}: receipts are "
-                                         "verified with the partner's keys"))
         partners[p["id"]] = Partner(
             id=p["id"], kind=p["kind"], country=p.get("country"), name=p.get("name"), endpoint=p.get("endpoint"),
             format=p.get("format", "native"), transport=transport,
@@ -228,6 +222,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         clock_skew_s=int(gw.get("clock_skew_s", 300)), shutdown_timeout_s=float(gw.get("shutdown_timeout_s", 10)),
         delivery=DeliverySettings(**raw.get("delivery", {})), limits=limits, partners=partners, routes=tuple(routes),
         operator_password_file=_resolve(base, gw["operator_password_file"]) if "operator_password_file" in gw else None,
+        audit_checkpoint_s=float(raw.get("audit", {}).get("checkpoint_interval_s", 60.0)),
         raw=raw,
     )
 

@@ -1,4 +1,5 @@
-"""``POST /v1/messages``: signed batches of messages from partner gateways (see ``pipeline/receive``)."""
+"""``POST /v1/messages``: signed batches of messages from partner gateways (see ``pipeline/receive``);
+``POST /v1/witnessed``: the checkpoints of a partner's audit trail we hold."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import orjson
 from aiohttp import web
 
 from hotline_gateway.api.state import services
-from hotline_gateway.core.errors import PayloadTooLarge, UnsupportedMediaType
+from hotline_gateway.core.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
 from hotline_gateway.pipeline.receive import Request
+
+
+class BodyTimeout(BadInput):
+    code = "body_timeout"
+    http_status = 408
+
 
 ENVELOPE_TYPES = frozenset({"application/vnd.hotline-gateway.messages+json", "application/json"})
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
@@ -32,7 +39,7 @@ async def read_body(request: web.Request, limit: int, timeout: float = 30.0) -> 
     try:
         return await asyncio.wait_for(read(), timeout)
     except TimeoutError:
-        raise web.HTTPRequestTimeout(reason="request body not received in time") from None
+        raise BodyTimeout(f"the body did not arrive within {timeout:g} s") from None
 
 
 async def post_messages(request: web.Request) -> web.Response:
@@ -47,4 +54,18 @@ async def post_messages(request: web.Request) -> web.Response:
     svc.counters["messages_in"] += received.fresh
     svc.counters["duplicates"] += received.duplicates
     return web.Response(status=202, body=orjson.dumps({"receipts": received.receipts}),
+                        content_type="application/json")
+
+
+async def post_witnessed(request: web.Request) -> web.Response:
+    """``POST /v1/witnessed``: a partner asks which of its audit checkpoints we hold (signed request;
+    signed answer), to prove its audit trail against what we witnessed."""
+    svc = services(request)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(f"send application/json, not {request.content_type}")
+    body = await read_body(request, 64 * 1024, svc.config.limits.body_timeout_s)
+    sender = await svc.verifier.verify(method=request.method, path_qs=request.path_qs, headers=request.headers,
+                                       body=body)
+    held = await svc.store.witnessed(sender.partner.id)
+    return web.Response(status=200, body=orjson.dumps({"gateway": svc.config.id, "checkpoints": held}),
                         content_type="application/json")

@@ -13,6 +13,7 @@ from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.pipeline.checkpoints import Checkpointer
 from hotline_gateway.pipeline.deliver import DeliveryWorker
 from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.receive import Receiver
@@ -31,6 +32,7 @@ class Services:
     receiver: Receiver
     metrics: Metrics
     cpu: CpuPool
+    checkpointer: Checkpointer
     #: in-process counts of what happened (messages in, duplicates answered, rejections by code)
     counters: Counter[str] = field(default_factory=Counter)
 

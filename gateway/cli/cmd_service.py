@@ -15,10 +15,13 @@ from hotline_gateway.cli.output import emit, table
 from hotline_gateway.core.errors import BadInput
 from hotline_gateway.core.files import private_dir
 from hotline_gateway.crypto.keydir import generate
+from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.pipeline.audit_verify import verify_local, verify_witnesses
 from hotline_gateway.service import serve
 from hotline_gateway.store import open_store
-from hotline_gateway.store.audit import AuditBroken
 from hotline_gateway.store.interface import Store
+from hotline_gateway.transports import registry as transports
 
 INIT_TEMPLATE = """\
 # hotline-gateway configuration written by `hotline-gateway init`.
@@ -78,8 +81,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
     p = sub.add_parser("audit", parents=[common], help="audit trail commands")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
-    v = audit_sub.add_parser("verify", parents=[common], help="check the audit hash chain; names the first bad entry")
+    v = audit_sub.add_parser("verify", parents=[common],
+                             help="check the hash chain, the case documents and payloads it covers, and its signed "
+                                  "checkpoints; names the first bad entry")
     v.add_argument("--config", required=True, metavar="FILE")
+    v.add_argument("--witnesses", action="store_true",
+                   help="also ask partner gateways for the checkpoints of ours they hold, and hold the chain "
+                        "against them (detects a truncated or rewritten chain even when our key was used)")
     v.set_defaults(run=run_audit_verify)
 
     p = sub.add_parser("retry", parents=[common], help="put dead letters back in the queue")
@@ -110,13 +118,13 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    config = config_mod.load(args.config)
+    config = transports.load(args.config)
     asyncio.run(serve(config))
     return 0
 
 
 async def _with_store(config_file: str) -> tuple[config_mod.Config, Store]:
-    config = config_mod.load(config_file)
+    config = transports.load(config_file)
     if not config.db_path.exists():
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
     return config, await open_store(config.db_path, recover=False)
@@ -151,17 +159,28 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_audit_verify(args: argparse.Namespace) -> int:
     async def go() -> int:
-        _, store = await _with_store(args.config)
+        config, store = await _with_store(args.config)
         try:
-            summary = await store.verify_audit()
-        except AuditBroken as exc:
-            emit(args, {"ok": False, "first_bad_entry": exc.seq, "reason": exc.message}, f"BROKEN: {exc.message}")
-            return 1
+            keyring = KeyRing(config.keys_dir)
+            report = await verify_local(store, keyring.keys, config.id)
+            if args.witnesses:
+                gateways = [p for p in config.partners.values() if p.transport == "native-http"]
+                await verify_witnesses(config, store, keyring, PartnerKeys(config.partner_key_paths()), report,
+                                       gateways)
         finally:
             await store.close()
-        emit(args, {"ok": True, "entries": summary.entries, "head": summary.head},
-             f"ok: {summary.entries} entries, head {summary.head}")
-        return 0
+        data = report.as_dict()
+        lines = [f"{'ok' if report.ok else 'BROKEN'}: {report.entries} entries, head {report.head or '-'}, "
+                 f"{report.checkpoints} signed checkpoint(s)"]
+        lines += [f"  witnessed by {p}: {n} checkpoint(s)" for p, n in report.witnessed.items()]
+        lines += [f"  problem: {m}" for m in report.problems] + [f"  warning: {m}" for m in report.warnings]
+        if report.problems:
+            first = next((int(m.split()[2].rstrip(":")) for m in report.problems if m.startswith("audit entry ")),
+                         None)
+            data["first_bad_entry"] = first
+            data["reason"] = report.problems[0]
+        emit(args, data, "\n".join(lines))
+        return 0 if report.ok else 1
 
     return asyncio.run(go())
 

@@ -27,9 +27,6 @@ from hotline_gateway.transports.base import Transport
 
 log = get_logger("hotline_gateway.deliver")
 
-#: transports where the partner pulls: no delivery lane pushes to it
-PULL_TRANSPORTS = frozenset({"taxii"})
-
 
 class Circuit(StrEnum):
     CLOSED = "closed"
@@ -117,9 +114,7 @@ class DeliveryWorker:
                 breaker.opened_at = time.monotonic()
         self._running = True
         for partner in self.config.partners.values():
-            if partner.transport in PULL_TRANSPORTS:
-                continue  # the partner fetches its outbox itself (TAXII)
-            if partner.transport not in self.transports:
+            if partner.transport not in self.transports:  # a pull transport (TAXII): the partner fetches
                 log.warning("partner.no_transport", partner=partner.id, transport=partner.transport)
                 continue
             for lane in range(self.config.delivery.concurrency):

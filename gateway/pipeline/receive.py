@@ -45,6 +45,8 @@ from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.crypto.receipts import make_receipt
 from hotline_gateway.pipeline.accept import Acceptor
 from hotline_gateway.pipeline.authorise import bind_to_sender
+from hotline_gateway.pipeline.checkpoints import HEADER as CHECKPOINT_HEADER
+from hotline_gateway.pipeline.checkpoints import witness
 from hotline_gateway.pipeline.decode import decode_payload
 from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.sign import payload_digest
@@ -115,6 +117,9 @@ class Receiver:
         sender = await self.verifier.verify(method=request.method, path_qs=request.path_qs, headers=request.headers,
                                             body=request.body)
         partner = sender.partner
+        checkpoint = request.headers.get(CHECKPOINT_HEADER)
+        if checkpoint and CHECKPOINT_HEADER.lower() in sender.signature.covered:
+            await witness(self.store, self.partner_keys, partner.id, checkpoint)
         if not partner.may_send:
             raise SenderNotAllowed(f"{partner.id} may not send us messages")
         messages = await self.cpu.run(_parse_envelope, request.body)

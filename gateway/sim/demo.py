@@ -100,7 +100,7 @@ def write_federation(base: Path) -> dict[str, Path]:
     def partner(n: _Node, kind: str, **extra: Any) -> dict[str, Any]:
         return {"id": n.id, "kind": kind, "country": n.country, "endpoint": n.endpoint, "format": "native",
                 "transport": "native-http", "keys": str(n.root / "partners" / f"{n.id}.json"),
-                "tlp_max": "red", **extra}
+                "tlp_max": "red", "options": {"allow_insecure_http": True}, **extra}
 
     peers = {
         fr.id: [partner(de, "hotline"), partner(police, "law_enforcement", receive_reporter=True)],

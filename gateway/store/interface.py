@@ -142,7 +142,36 @@ class Store(Protocol):
 
     async def recent_audit(self, limit: int = 20) -> list[dict[str, Any]]: ...
 
-    async def verify_audit(self) -> ChainSummary: ...
+    async def verify_audit(self) -> ChainSummary:
+        """Walk the chain; raises ``AuditBroken`` naming the first changed, removed or reordered entry."""
+        ...
+
+    async def audit_head(self) -> tuple[int, str]:
+        """The last entry's sequence number and hash (0 and the genesis hash for an empty chain)."""
+        ...
+
+    async def audit_hash_at(self, seq: int) -> str | None: ...
+
+    async def add_checkpoint(self, seq: int, head: str, at: str, jws: str) -> None: ...
+
+    async def checkpoints(self) -> list[tuple[int, str, str, str]]:
+        """Our signed checkpoints as (seq, head, at, jws), oldest first."""
+        ...
+
+    async def latest_checkpoint(self) -> str | None: ...
+
+    async def add_witnessed(self, gateway: str, seq: int, head: str, at: str, jws: str) -> None:
+        """Keep a checkpoint a partner sent us (verified by the caller)."""
+        ...
+
+    async def witnessed(self, gateway: str) -> list[str]:
+        """The checkpoints of ``gateway`` we hold, oldest first."""
+        ...
+
+    async def evidence_problems(self, limit: int = 50) -> tuple[list[str], list[str]]:
+        """Stored case documents and payloads held against the digests the chain recorded:
+        (problems, warnings), each list bounded by ``limit``."""
+        ...
 
     # --- queries ----------------------------------------------------------------------------------
 

@@ -26,14 +26,19 @@ import aiohttp
 import orjson
 from lxml import etree
 
-from hotline_gateway.config import Config, Partner
-from hotline_gateway.core.errors import DecodeError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.config import Partner
+from hotline_gateway.core.errors import (
+    ConfigError,
+    DecodeError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.core.xmlsafe import parse
-from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.base import Outcome, PasswordSettings, TransportContext, TransportPlugin, settings
 
 log = get_logger("hotline_gateway.cybertip")
 #: the API no longer holds our unfinished report (not found: it expired; or already retracted)
@@ -58,22 +63,19 @@ class CybertipApiTransport:
     name = "cybertip-api"
     max_batch = 1
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession, store: Store) -> None:
-        self.config = config
-        self.session = session
-        self.store = store
+    def __init__(self, ctx: TransportContext) -> None:
+        self.config = ctx.config
+        self.session = ctx.session
+        self.store = ctx.store
 
     def _auth(self, partner: Partner) -> str:
         """The Authorization header value; the password may live in a file beside the config."""
-        password = partner.options.get("password")
-        path = partner.option_path("password_file")
-        if password is None and path is not None:
-            try:
-                password = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise PermanentDeliveryError(f"{partner.id}: cannot read password_file {path}: {exc.strerror}",
-                                             code="partner_configuration") from None
-        return aiohttp.encode_basic_auth(str(partner.options.get("username", "")), str(password or ""))
+        opts = settings(partner, PasswordSettings)
+        try:
+            password = opts.secret(partner)
+        except ConfigError as exc:
+            raise PermanentDeliveryError(exc.message, code="partner_configuration") from None
+        return aiohttp.encode_basic_auth(opts.username, password)
 
     async def _call(self, partner: Partner, step: str, *, xml: bytes | None = None,
                     form: dict[str, str] | None = None) -> ApiAnswer:
@@ -167,3 +169,6 @@ class CybertipApiTransport:
         except DeliveryError as exc:
             log.warning("cybertip.retract_failed", message_id=d.message_id, partner=partner.id, error=exc.code)
         await self.store.put_transport_state(d.message_id, None)
+
+
+PLUGIN = TransportPlugin(name="cybertip-api", settings=PasswordSettings, factory=CybertipApiTransport)

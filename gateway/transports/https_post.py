@@ -14,16 +14,15 @@ import orjson
 from multidict import CIMultiDict
 
 from hotline_gateway.adapters import registry
-from hotline_gateway.config import Config, Partner
+from hotline_gateway.config import Partner
 from hotline_gateway.core.errors import GatewayError, TransientDeliveryError
 from hotline_gateway.crypto.digest import content_digest
 from hotline_gateway.crypto.httpsig import Request, sign_request
-from hotline_gateway.crypto.keyring import KeyRing
-from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.answers import read_bounded, refusal, verify_answer
-from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin
+from hotline_gateway.transports.native_http import CHECKPOINT_HEADER
 
 COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type", "idempotency-key", "jws-signature")
 
@@ -32,12 +31,12 @@ class HttpsPostTransport:
     name = "https"
     max_batch = 1
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
-                 partner_keys: PartnerKeys) -> None:
-        self.config = config
-        self.session = session
-        self.keyring = keyring
-        self.partner_keys = partner_keys
+    def __init__(self, ctx: TransportContext) -> None:
+        self.config = ctx.config
+        self.session = ctx.session
+        self.keyring = ctx.keyring
+        self.partner_keys = ctx.partner_keys
+        self.checkpoint = ctx.checkpoint
 
     def _headers(self, partner: Partner, d: Delivery) -> dict[str, str]:
         assert partner.endpoint is not None
@@ -49,8 +48,13 @@ class HttpsPostTransport:
             "JWS-Signature": d.signature,
             "Hotline-Sender": self.config.id,
         }
+        components: tuple[str, ...] = COMPONENTS
+        checkpoint = self.checkpoint()
+        if checkpoint is not None:
+            headers[CHECKPOINT_HEADER] = checkpoint
+            components = (*components, CHECKPOINT_HEADER.lower())
         headers.update(sign_request(method="POST", target_uri=partner.endpoint, headers=headers, kid=key.kid,
-                                    private_key=key.private, components=COMPONENTS))
+                                    private_key=key.private, components=components))
         return headers
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
@@ -85,3 +89,6 @@ class HttpsPostTransport:
         except GatewayError as exc:
             return Outcome(d, error=TransientDeliveryError(f"{partner.id} receipt rejected: {exc.message}"))
         return Outcome(d, receipt=jws, duplicate=status == 200)
+
+
+PLUGIN = TransportPlugin(name="https", settings=HttpSettings, factory=HttpsPostTransport, needs_keys=True)

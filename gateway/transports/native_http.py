@@ -21,16 +21,16 @@ from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import GatewayError, TransientDeliveryError
 from hotline_gateway.core.timefmt import iso_from_epoch
 from hotline_gateway.crypto.digest import content_digest
-from hotline_gateway.crypto.httpsig import Request, sign_request
+from hotline_gateway.crypto.httpsig import REQUEST_COMPONENTS, Request, sign_request
 from hotline_gateway.crypto.jws import jws_kid
-from hotline_gateway.crypto.keyring import KeyRing
-from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.answers import read_bounded, refusal, verify_answer
-from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin
 
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
+#: our latest signed audit checkpoint travels with each request, covered by its signature
+CHECKPOINT_HEADER = "Hotline-Checkpoint"
 
 
 def envelope(config: Config, partner: Partner, deliveries: list[Delivery]) -> bytes:
@@ -50,20 +50,25 @@ class NativeHttpTransport:
     name = "native-http"
     max_batch = 500
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
-                 partner_keys: PartnerKeys) -> None:
-        self.config = config
-        self.session = session
-        self.keyring = keyring
-        self.partner_keys = partner_keys
+    def __init__(self, ctx: TransportContext) -> None:
+        self.config = ctx.config
+        self.session = ctx.session
+        self.keyring = ctx.keyring
+        self.partner_keys = ctx.partner_keys
+        self.checkpoint = ctx.checkpoint
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
         assert partner.endpoint is not None
         body = envelope(self.config, partner, deliveries)
         key = self.keyring.signing_key
         headers = {"Content-Type": ENVELOPE_TYPE, "Content-Digest": content_digest(body)}
+        components: tuple[str, ...] = REQUEST_COMPONENTS
+        checkpoint = self.checkpoint()
+        if checkpoint is not None:  # our latest audit checkpoint, for the partner to witness
+            headers[CHECKPOINT_HEADER] = checkpoint
+            components = (*components, CHECKPOINT_HEADER.lower())
         headers.update(sign_request(method="POST", target_uri=partner.endpoint, headers=headers, kid=key.kid,
-                                    private_key=key.private))
+                                    private_key=key.private, components=components))
         timeout = aiohttp.ClientTimeout(total=self.config.delivery.timeout_s)
         try:
             async with self.session.post(partner.endpoint, data=body, headers=headers, timeout=timeout) as resp:
@@ -104,3 +109,6 @@ def _receipts(partner: str, data: bytes, expected: int) -> list[dict[str, Any]]:
     if len(receipts) != expected:
         raise TransientDeliveryError(f"{partner} returned {len(receipts)} receipts for {expected}")
     return receipts
+
+
+PLUGIN = TransportPlugin(name="native-http", settings=HttpSettings, factory=NativeHttpTransport, needs_keys=True)

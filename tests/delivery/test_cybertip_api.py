@@ -25,6 +25,7 @@ from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.store.sqlite import SqliteStore
 from hotline_gateway.transports.cybertip_api import CybertipApiTransport
+from tests.support.transports import context
 
 
 @dataclass
@@ -60,13 +61,14 @@ async def _rig(tmp_path: Path, password: str = "s3cret") -> AsyncIterator[Rig]:
            "delivery": {"timeout_s": 0.5},
            "partners": [{"id": "US-NCMEC", "kind": "law_enforcement", "country": "US", "transport": "cybertip-api",
                          "format": "cybertip", "endpoint": f"http://127.0.0.1:{port}",
-                         "options": {"username": "fr-pdc", "password": password}}]}
+                         "options": {"username": "fr-pdc", "password": password,
+                                     "allow_insecure_http": True}}]}
     (tmp_path / "config.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
     config = config_mod.load(tmp_path / "config.toml")
     store = await SqliteStore.open(tmp_path / "store.sqlite")
     async with aiohttp.ClientSession() as session:
         state = store
-        yield Rig(sim, CybertipApiTransport(config, session, state), config.partner("US-NCMEC"), state)
+        yield Rig(sim, CybertipApiTransport(context(config, session, store=state)), config.partner("US-NCMEC"), state)
     await store.close()
     await runner.cleanup()
 

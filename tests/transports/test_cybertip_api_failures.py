@@ -19,6 +19,7 @@ from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.store.sqlite import SqliteStore
 from hotline_gateway.transports.cybertip_api import CybertipApiTransport
+from tests.support.transports import context
 from tests.transports.conftest import TipApi, make_delivery, partner_config
 
 PARTNER = "US-NCMEC"
@@ -59,7 +60,8 @@ class Rig:
 
 
 async def make_rig(tmp_path: Path, api: TipApi, **options: Any) -> AsyncIterator[Rig]:
-    merged = {k: v for k, v in {"username": "fr-pdc", "password": "s3cret", **options}.items() if v is not None}
+    merged = {k: v for k, v in {"username": "fr-pdc", "password": "s3cret", "allow_insecure_http": True,
+                                **options}.items() if v is not None}
     config = partner_config(tmp_path, {"id": PARTNER, "kind": "law_enforcement", "country": "US",
                                        "transport": "cybertip-api", "format": "cybertip",
                                        "endpoint": api.endpoint, "options": merged}, timeout_s=0.3)
@@ -67,7 +69,7 @@ async def make_rig(tmp_path: Path, api: TipApi, **options: Any) -> AsyncIterator
     try:
         async with aiohttp.ClientSession() as session:
             state = store
-            yield Rig(api, CybertipApiTransport(config, session, state), config.partner(PARTNER), state)
+            yield Rig(api, CybertipApiTransport(context(config, session, store=state)), config.partner(PARTNER), state)
     finally:
         await store.close()
 

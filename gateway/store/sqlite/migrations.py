@@ -142,6 +142,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE audit ADD COLUMN doc_sha256 TEXT;
     CREATE INDEX nonces_created ON nonces(created);
     """,
+    # 6: the audit chain's anchors: our signed checkpoints, and the checkpoints partners sent us (we
+    # witness theirs as they witness ours); the chain looked up by case and by message for verification.
+    """
+    CREATE TABLE checkpoints (
+        seq INTEGER PRIMARY KEY,
+        head TEXT NOT NULL,
+        at TEXT NOT NULL,
+        jws TEXT NOT NULL
+    );
+    CREATE TABLE witnessed (
+        gateway TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        head TEXT NOT NULL,
+        at TEXT NOT NULL,
+        jws TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (gateway, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX audit_case ON audit(case_id) WHERE case_id IS NOT NULL;
+    CREATE INDEX audit_message ON audit(message_id) WHERE message_id IS NOT NULL;
+    """,
 ]
 
 
