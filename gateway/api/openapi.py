@@ -41,7 +41,8 @@ DESCRIPTIONS = {
     400: "bad request (digest mismatch, malformed input)", 401: "missing or bad credentials or signature, replay",
     403: "not allowed: authenticated, not authorised (an update about a case the partner was not sent, a "
          "cross-site request, a partner without write access)",
-    404: "no such resource", 408: "the body did not arrive in time", 409: "conflict (same id, other content)",
+    404: "no such resource", 408: "the body did not arrive in time",
+    429: "too many failed sign-ins; Retry-After says when to try again", 409: "conflict (same id, other content)",
     413: "body over the limit", 415: "wrong media type", 422: "schema violation; `errors` names every bad field",
     503: "not ready, or the store is unavailable",
 }
@@ -175,8 +176,10 @@ def document() -> dict[str, Any]:
                                          "message_id": {"type": "string"}}}}}}
     paths["/status/login"] = {
         "get": {"summary": "Operator sign-in form", "responses": {"200": {"description": "form", **html}}},
-        "post": {"summary": "Sign in with the operator token", "requestBody": form,
-                 "responses": {**see_other, **_problems(401, 403, 415)}}}
+        "post": {"summary": "Sign in with the operator credential (throttled)", "requestBody": form,
+                 "responses": {**see_other, **_problems(401, 403, 415, 429)}}}
+    paths["/status/logout"] = {"post": {"summary": "Sign out: the session ends (CSRF token, same site)",
+                                        "requestBody": form, "responses": {**see_other, **_problems(403, 415)}}}
     paths["/status"] = {"get": {"summary": "Operator status page (signed-in session)",
                                 "responses": {"200": {"description": "the page", **html}, **see_other}}}
     paths["/status/requeue"] = {"post": {"summary": "Requeue a dead letter (session, CSRF token, same site)",

@@ -36,6 +36,7 @@ port = {port}
 data_dir = "data"           # the SQLite store lives here
 keys_dir = "keys"           # our key directory: keyring.json (public) and *.key (private, 0600)
 intake_token_file = "intake.token"   # bearer token of the local case system (POST /v1/cases)
+operator_password_file = "operator.scrypt"  # status page sign-in: hotline-gateway operator set-password
 max_body_bytes = 1048576
 clock_skew_s = 300
 

@@ -24,13 +24,15 @@ def _modules() -> list[ModuleType]:
         cmd_formats,
         cmd_import,
         cmd_keys,
+        cmd_operator,
         cmd_report,
         cmd_sample,
         cmd_service,
         cmd_sign,
     )
 
-    return [cmd_demo, cmd_service, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
+    return [cmd_demo, cmd_service, cmd_operator, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats,
+            cmd_sample]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ the duplicates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 import tempfile
@@ -27,8 +28,10 @@ import tomli_w
 from hotline_gateway import config as config_mod
 from hotline_gateway.api.state import SERVICES
 from hotline_gateway.core.errors import GatewayError
+from hotline_gateway.core.files import atomic_write
 from hotline_gateway.core.model import dump_case
 from hotline_gateway.crypto.keydir import KeyDirectory, generate
+from hotline_gateway.crypto.passwords import hash_password
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim import demo_partners
@@ -36,6 +39,8 @@ from hotline_gateway.sim.samples import generate_cases
 from hotline_gateway.store.records import DeliveryState
 
 TOKEN = "demo-intake-token-" + "0" * 16
+#: the demo gateways' operator credential (status page); a real one is set with `operator set-password`
+OPERATOR_PASSWORD = "demo-operator-password"  # noqa: S105 -- the demo's, published on purpose
 
 
 @dataclass
@@ -82,6 +87,12 @@ class _Node:
         return f"http://127.0.0.1:{self.port}/v1/messages"
 
 
+@functools.cache
+def _operator_hash() -> str:
+    """One scrypt hash of the demo's operator password per process (hashing is deliberately slow)."""
+    return hash_password(OPERATOR_PASSWORD)
+
+
 def write_federation(base: Path) -> dict[str, Path]:
     """Configs, keys and exchanged public keys for FR-PDC, DE-HOTLINE and FR-POLICE under ``base``."""
     nodes = [
@@ -111,13 +122,15 @@ def write_federation(base: Path) -> dict[str, Path]:
     for n in nodes:
         doc = {
             "gateway": {"id": n.id, "country": n.country, "role": n.role, "host": "127.0.0.1", "port": n.port,
-                        "intake_token": TOKEN, "shutdown_timeout_s": 5},
+                        "intake_token": TOKEN, "shutdown_timeout_s": 5,
+                        "operator_password_file": "operator.scrypt"},
             "delivery": {"base_delay_s": 0.2, "max_delay_s": 2.0, "batch_size": 100, "concurrency": 2,
                          "circuit_failures": 5, "circuit_reset_s": 1.0},
             "partners": peers[n.id],
         }
         path = n.root / "config.toml"
         path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        atomic_write(n.root / "operator.scrypt", (_operator_hash() + "\n").encode("ascii"))
         paths[n.id] = path
     return paths
 

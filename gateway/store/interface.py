@@ -173,6 +173,18 @@ class Store(Protocol):
         (problems, warnings), each list bounded by ``limit``."""
         ...
 
+    # --- operators' sessions -----------------------------------------------------------------------
+
+    async def add_session(self, id_sha256: str, csrf: str, expires_at: float) -> None:
+        """Keep a signed-in operator's session (by the digest of its cookie value); drops expired ones."""
+        ...
+
+    async def session(self, id_sha256: str) -> str | None:
+        """The live session's CSRF token, or None when it does not exist or has expired."""
+        ...
+
+    async def end_session(self, id_sha256: str) -> None: ...
+
     # --- queries ----------------------------------------------------------------------------------
 
     async def count(self, table: str) -> int: ...

@@ -163,6 +163,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_case ON audit(case_id) WHERE case_id IS NOT NULL;
     CREATE INDEX audit_message ON audit(message_id) WHERE message_id IS NOT NULL;
     """,
+    # 7: operators' sessions on the status page, kept across restarts (by the digest of the cookie's
+    # value, so a copy of the store signs nobody in).
+    """
+    CREATE TABLE sessions (
+        id_sha256 TEXT PRIMARY KEY,
+        csrf TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

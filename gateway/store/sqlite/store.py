@@ -6,7 +6,7 @@ claiming a due delivery need not cost a write through the writer. The worker rea
 as claimed until their outcome is committed, and a crash simply leaves them queued: they are sent again
 after the restart under the same message id, and the receiver deduplicates.
 
-The implementation is split by topic (``intake``, ``cases``, ``outbox``, ``evidence``) over one base
+The implementation is split by topic (``intake``, ``cases``, ``outbox``, ``evidence``, ``sessions``) over one base
 (``base``: the connections); ``SqliteStore`` is all of them, and satisfies ``store.interface.Store``.
 """
 
@@ -16,7 +16,8 @@ from hotline_gateway.store.sqlite.cases import CaseOps
 from hotline_gateway.store.sqlite.evidence import AuditOps
 from hotline_gateway.store.sqlite.intake import IntakeOps
 from hotline_gateway.store.sqlite.outbox import OutboxOps
+from hotline_gateway.store.sqlite.sessions import SessionOps
 
 
-class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps):
+class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps):
     """Durable store on one SQLite file. Open with ``await SqliteStore.open(path)``; close with ``close()``."""
