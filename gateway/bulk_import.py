@@ -92,6 +92,8 @@ class Journal:
 
     @classmethod
     def load(cls, path: Path) -> Journal:
+        if path.is_symlink():
+            raise BadInput(f"{path}: is a symbolic link; the import journal is never read or written through one")
         try:
             doc = orjson.loads(path.read_bytes())
             counts = {k: int(doc[k]) for k in ("offset", "line", "accepted", "duplicates", "rejected")}
@@ -278,7 +280,12 @@ class Importer:
         rejects = sorted(batch.rejects + refused, key=lambda r: int(r["line"]))
         if rejects:
             # Rejected lines hold reporters' contact data: owner-only, appended without following a link.
-            with os.fdopen(open_private(self.rejects_path, "a"), "ab") as fh:
+            try:
+                fd = open_private(self.rejects_path, "a")
+            except OSError as exc:
+                raise BadInput(f"{self.rejects_path}: cannot write the rejects file ({exc.strerror}; a symbolic "
+                               "link is never followed)") from None
+            with os.fdopen(fd, "ab") as fh:
                 fh.write(b"".join(orjson.dumps(r) + b"\n" for r in rejects))
                 fh.flush()
                 os.fsync(fh.fileno())
