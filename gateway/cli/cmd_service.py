@@ -91,7 +91,7 @@ def run_init(args: argparse.Namespace) -> int:
     cfg = root / "config.toml"
     if cfg.exists():
         raise BadInput(f"{cfg}: already exists; not overwriting")
-    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "data").mkdir(mode=0o700, parents=True, exist_ok=True)  # the store holds reporter data
     (root / "partners").mkdir(exist_ok=True)
     kid = f"{args.id}-{time.strftime('%Y%m%d')}"
     generate(root / "keys", kid, owner=args.id)

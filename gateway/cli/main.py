@@ -20,6 +20,7 @@ Command = Callable[[argparse.Namespace], int]
 
 def _modules() -> list[ModuleType]:
     from hotline_gateway.cli import (
+        cmd_backup,
         cmd_demo,
         cmd_formats,
         cmd_import,
@@ -30,7 +31,8 @@ def _modules() -> list[ModuleType]:
         cmd_sign,
     )
 
-    return [cmd_demo, cmd_service, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
+    return [cmd_demo, cmd_service, cmd_backup, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats,
+            cmd_sample]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ from hotline_gateway.core.errors import GatewayError, StoreError
 from hotline_gateway.core.model import format_timestamp
 from hotline_gateway.store.actions import apply_actions
 from hotline_gateway.store.audit import GENESIS, ChainSummary, entry_hash, verify_chain
+from hotline_gateway.store.files import ensure_private_db
 from hotline_gateway.store.migrations import migrate
 from hotline_gateway.store.records import (
     AuditEntry,
@@ -207,7 +208,7 @@ class SqliteStore:
         return store
 
     def _open_sync(self, recover: bool) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_db(self.path)  # folder 0700, files 0600, whatever the umask
         conn = _connect(self.path)
         try:
             migrate(conn)
