@@ -93,6 +93,13 @@ class Config:
     partners: dict[str, Partner]
     routes: tuple[Route, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    #: ``public_url`` when the config sets it: the address partners use, e.g. the TLS proxy in front of us
+    external_url: str | None = None
+
+    def signed_target(self, path_qs: str, seen: str) -> str:
+        """The target URI a partner signed (RFC 9421 ``@target-uri``): behind a TLS proxy the request we see
+        (``seen``) has the proxy's inner scheme and address, so the configured public URL stands in for it."""
+        return f"{self.external_url.rstrip('/')}{path_qs}" if self.external_url else seen
 
     @property
     def db_path(self) -> Path:
@@ -194,6 +201,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         intake_token=token, max_body_bytes=int(gw.get("max_body_bytes", 1024 * 1024)),
         clock_skew_s=int(gw.get("clock_skew_s", 300)), shutdown_timeout_s=float(gw.get("shutdown_timeout_s", 10)),
         delivery=DeliverySettings(**raw.get("delivery", {})), partners=partners, routes=tuple(routes), raw=raw,
+        external_url=gw.get("public_url"),
     )
 
 

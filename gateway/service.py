@@ -30,9 +30,15 @@ class RunningGateway:
         self.port = config.port
 
     async def start(self) -> RunningGateway:
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
+        """Open everything and listen; if any step fails (key unreadable, port taken) what was opened is
+        closed again before the error propagates, so the store's writer is never left running."""
+        try:
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, self.config.host, self.config.port, reuse_address=True)
+            await site.start()
+        except BaseException:
+            await self.runner.cleanup()
+            raise
         server = getattr(site, "_server", None)
         if server is not None and server.sockets:
             self.port = int(server.sockets[0].getsockname()[1])

@@ -6,15 +6,17 @@ import argparse
 import asyncio
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit, table
+from hotline_gateway.cli.startup import listen_error, startup_info, startup_text
 from hotline_gateway.core.errors import BadInput
 from hotline_gateway.crypto.keydir import generate
-from hotline_gateway.service import serve
+from hotline_gateway.service import RunningGateway, serve
 from hotline_gateway.store.audit import AuditBroken
 from hotline_gateway.store.sqlite import SqliteStore
 
@@ -109,7 +111,16 @@ def run_init(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     config = config_mod.load(args.config)
-    asyncio.run(serve(config))
+
+    def ready(gw: RunningGateway) -> None:
+        info = startup_info(gw)
+        emit(args, info, startup_text(info))
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve(config, on_ready=ready))
+    except OSError as exc:
+        raise listen_error(config, exc) from None
     return 0
 
 

@@ -26,12 +26,13 @@ def _modules() -> list[ModuleType]:
         cmd_import,
         cmd_keys,
         cmd_report,
+        cmd_route,
         cmd_sample,
         cmd_service,
         cmd_sign,
     )
 
-    return [cmd_demo, cmd_service, cmd_backup, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats,
+    return [cmd_demo, cmd_service, cmd_backup, cmd_route, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats,
             cmd_sample]
 
 

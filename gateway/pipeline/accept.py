@@ -123,8 +123,21 @@ class Acceptor:
             log.info("case.accepted", case_id=case.case_id, origin=case.origin, message_id=case.message_id,
                      new=new, duration_ms=duration_ms)
         stored = {c.case_id for c, new in zip(intake.cases, fresh, strict=True) if new}
+        _warn_routed_nowhere(intake, stored)
         for d in intake.deliveries:
             if d.case_id in stored:
                 log.info("message.queued", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
                          format=d.format, transport=d.transport)
         return AcceptResult([c.case_id for c in intake.cases], fresh, len(intake.deliveries))
+
+
+def _warn_routed_nowhere(intake: Intake, stored: set[str]) -> None:
+    """A case of our own that goes nowhere is said on the console with the routing reasons, not left silent:
+    on a first deployment it is nearly always a policy (a TLP ceiling, a category) or a missing partner."""
+    sent = {d.case_id for d in intake.deliveries}
+    for case in intake.cases:
+        if case.origin != "local" or case.case_id not in stored or case.case_id in sent:
+            continue
+        reasons = sorted({f"{d['destination'] or d['rule']}: {d['reason']}" for d in orjson.loads(case.routing)})
+        log.warning("case.routed_nowhere", case_id=case.case_id, reasons="; ".join(reasons),
+                    explain="hotline-gateway route --config FILE CASE.json shows each rule and policy")
