@@ -38,7 +38,11 @@ def read_block(proc: subprocess.Popen[str], timeout: float = 30) -> str:
     """Lines of stdout up to the block's last line (the status line), within ``timeout``."""
     assert proc.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True).start()
+    def pump() -> None:
+        for line in proc.stdout or []:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     text, deadline = "", time.monotonic() + timeout
     while "  status" not in text:
         try:
