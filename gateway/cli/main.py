@@ -22,6 +22,7 @@ def _modules() -> list[ModuleType]:
     from hotline_gateway.cli import (
         cmd_backup,
         cmd_demo,
+        cmd_doctor,
         cmd_formats,
         cmd_import,
         cmd_keys,
@@ -32,8 +33,8 @@ def _modules() -> list[ModuleType]:
         cmd_sign,
     )
 
-    return [cmd_demo, cmd_service, cmd_backup, cmd_route, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats,
-            cmd_sample]
+    return [cmd_demo, cmd_service, cmd_doctor, cmd_backup, cmd_route, cmd_import, cmd_report, cmd_keys, cmd_sign,
+            cmd_formats, cmd_sample]
 
 
 def build_parser() -> argparse.ArgumentParser:
