@@ -40,7 +40,8 @@ def run_report(args: argparse.Namespace) -> int:
     from hotline_gateway.report.figures import compute
     from hotline_gateway.report.html import render
 
-    figures = compute(config.db_path, config.id, start, end)
+    kinds = {p.id: p.kind for p in config.partners.values()}
+    figures = compute(config.db_path, config.id, start, end, kinds)
     data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" \
         else render(figures).encode("utf-8")
     write_output(args.output, data)
