@@ -46,5 +46,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; operators scrape it from inside their network (no token)."""
     svc = services(request)
+    key = svc.keyring.signing_key
+    svc.metrics.key_not_after.set(svc.keyring.keys.entry(key.kid).not_after.timestamp())
     body = await svc.metrics.render(svc.store, svc.config.partners)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

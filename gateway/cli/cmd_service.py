@@ -27,10 +27,10 @@ INIT_TEMPLATE = """\
 [gateway]
 id = "{id}"                 # our party id, as partners know us
 country = "{country}"       # where we are: decides what is hosted "at home"
-role = "hotline"
-host = "127.0.0.1"
+role = "{role}"
+host = "127.0.0.1"            # plain HTTP: listen on loopback, with a TLS proxy in front (docs/deploy.md)
 port = {port}
-data_dir = "data"           # the SQLite store lives here
+{public_url}data_dir = "data"           # the SQLite store lives here
 keys_dir = "keys"           # our key directory: keyring.json (public) and *.key (private, 0600)
 intake_token_file = "intake.token"   # bearer token of the local case system (POST /v1/cases)
 max_body_bytes = 1048576
@@ -53,7 +53,7 @@ concurrency = 4
 # transport = "native-http"
 # keys = "partners/DE-HOTLINE"
 # categories = ["csam", "csem", "ncii"]
-# tlp_max = "amber"
+# tlp_max = "amber"          # highest TLP it may receive: cases marked above stay here
 # receive_reporter = false
 
 # Routing: without [[routes]] blocks the national-hotline defaults apply (see README: Routing).
@@ -66,6 +66,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument("--id", default="XX-HOTLINE", help="our party id (default: XX-HOTLINE)")
     p.add_argument("--country", default="XX", help="our ISO 3166 country code")
     p.add_argument("--port", type=int, default=8443)
+    p.add_argument("--role", choices=("hotline", "law_enforcement", "network"), default="hotline")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the address partners use, e.g. https://gateway.hotline.example (the TLS proxy in front)")
     p.set_defaults(run=run_init)
 
     p = sub.add_parser("serve", parents=[common], help="run the gateway until SIGTERM")
@@ -101,7 +104,10 @@ def run_init(args: argparse.Namespace) -> int:
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(32) + "\n")
-    cfg.write_text(INIT_TEMPLATE.format(id=args.id, country=args.country, port=args.port), encoding="utf-8")
+    public_url = (f'public_url = "{args.public_url}"   # what partners call; signatures are checked against it\n'
+                  if args.public_url else "")
+    cfg.write_text(INIT_TEMPLATE.format(id=args.id, country=args.country, port=args.port, role=args.role,
+                                        public_url=public_url), encoding="utf-8")
     config_mod.load(cfg)  # what we write must load
     emit(args, {"config": str(cfg), "kid": kid, "intake_token_file": str(token_file)},
          f"wrote {cfg}\nsigning key {kid} in {root / 'keys'}\nintake token in {token_file}\n"

@@ -78,35 +78,36 @@ def target_file(target: Path) -> Path:
 def import_partner_keys(source: Path, target: Path, *, expect: list[str], owner: str | None = None) -> ImportResult:
     """Check ``source`` (a JWKS) against the fingerprints read out of band, then make it the partner's key file.
 
-    Every key in the file must be among ``expect`` (no fingerprint given is a usage error: trusting a file
-    unchecked is what this command exists to prevent). A key id we held with another public key is refused
-    too: a partner never reuses a key id for a new key. ``owner`` refuses keys that name another party.
+    Every key in the file must be among ``expect`` or already held, unchanged (checked when it was first
+    imported: after a rotation only the new key's fingerprint is read out). No fingerprint at all is a usage
+    error: trusting a file unchecked is what this command exists to prevent. A key id we hold with another
+    public key is refused: a partner never reuses a key id for a new key. ``owner`` refuses keys that name
+    another party.
     """
     if not expect:
         raise BadInput("give the partner's key fingerprints as read out of band: --fingerprint FP (repeatable)")
     incoming = KeyDirectory.load(source)
     if not len(incoming):
         raise BadInput(f"{source}: holds no key")
+    file = target_file(target)
+    held = KeyDirectory.load(file) if file.exists() else KeyDirectory(file)
     wanted = {_normal(fp) for fp in expect}
+    result = ImportResult(file, [KeyInfo.of(e) for e in incoming.entries()])
     for entry in incoming.entries():
         got = fingerprint(entry)
-        if _normal(got) not in wanted:
+        if owner is not None and entry.owner not in (None, owner):
+            raise FingerprintMismatch(f"{source}: key {entry.kid!r} belongs to {entry.owner!r}, not {owner!r}")
+        if entry.kid in held and held.entry(entry.kid).public_key != entry.public_key:
+            raise FingerprintMismatch(f"{source}: key id {entry.kid!r} is already held for this partner with another "
+                                      "public key; a key id is never reused, so this file is not trusted")
+        if entry.kid in held:
+            result.unchanged.append(entry.kid)
+        elif _normal(got) in wanted:
+            result.added.append(entry.kid)
+        else:
             raise FingerprintMismatch(
                 f"{source}: key {entry.kid!r} has fingerprint {got} ({spoken(got)}), which is not one you were "
                 "given out of band; do not trust this file, ask the partner again by phone")
-        if owner is not None and entry.owner not in (None, owner):
-            raise FingerprintMismatch(f"{source}: key {entry.kid!r} belongs to {entry.owner!r}, not {owner!r}")
-    file = target_file(target)
-    held = KeyDirectory.load(file) if file.exists() else KeyDirectory(file)
-    result = ImportResult(file, [KeyInfo.of(e) for e in incoming.entries()])
-    for entry in incoming.entries():
-        if entry.kid not in held:
-            result.added.append(entry.kid)
-        elif held.entry(entry.kid).public_key != entry.public_key:
-            raise FingerprintMismatch(f"{source}: key id {entry.kid!r} is already held for this partner with another "
-                                      "public key; a key id is never reused, so this file is not trusted")
-        else:
-            result.unchanged.append(entry.kid)
     result.removed = [e.kid for e in held.entries() if e.kid not in incoming]
     file.parent.mkdir(parents=True, exist_ok=True)
     KeyDirectory(file, incoming.entries()).save()

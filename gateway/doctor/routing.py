@@ -69,9 +69,13 @@ def check_rules(config: Config) -> list[Finding]:
         if route.name in hits:
             continue
         alone = _matched(dataclasses.replace(config, routes=(route,)), probes).get(route.name, set())
+        if not alone:  # nothing in this configuration can satisfy it (say, hosted_in partner with no partner abroad)
+            found.append(warn(CHECK, route.name, "this rule matches nothing with the partners configured (e.g. "
+                              "hosted_in 'partner' needs a partner hotline in another country)"))
+            continue
         stoppers = [name for name in finals if hits.get(name, set()) & alone]
         found.append(must_fix(CHECK, route.name, "this rule can never match: every case it would take is stopped "
-                              f"earlier by final rule(s) {', '.join(stoppers) or '?'}",
+                              f"earlier by final rule(s) {', '.join(stoppers)}",
                               "move it above them, narrow them, or remove it"))
     reached = {d.destination for origin, case in probes for d in Router(config).route(case, origin).decisions}
     for partner in config.partners.values():

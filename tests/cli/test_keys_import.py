@@ -106,3 +106,20 @@ def test_reimport_after_the_partner_rotates_reports_new_and_dropped_keys(
     result = json.loads(out)
     assert result["added"] == ["DE-2"] and result["removed"] == ["DE-1"]
     assert [e.kid for e in KeyDirectory.load(target).entries()] == ["DE-2"]
+
+
+def test_after_a_rotation_with_overlap_only_the_new_key_needs_its_fingerprint(
+    partner_jwks: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The partner's new file holds its old key (still in its overlap, already trusted and unchanged) and the new
+    one: the new key's fingerprint is enough; the old key's being swapped in the same file would not be."""
+    target = tmp_path / "partners" / "DE-HOTLINE"
+    (old,) = fingerprints(capsys, partner_jwks)
+    ok(capsys, "keys", "import", str(partner_jwks), "--to", str(target), "--fingerprint", old["fingerprint"])
+    ok(capsys, "keys", "rotate", "--dir", str(tmp_path / "de"), "--id", "DE-2")
+    rotated = tmp_path / "de2.jwks"
+    ok(capsys, "keys", "export", "--dir", str(tmp_path / "de"), "-o", str(rotated))
+    new = next(k for k in fingerprints(capsys, rotated) if k["kid"] == "DE-2")
+    code, out, _ = run(capsys, "keys", "import", "--json", str(rotated), "--to", str(target),
+                       "--fingerprint", new["spoken"])
+    assert code == 0 and json.loads(out)["unchanged"] == ["DE-1"] and json.loads(out)["added"] == ["DE-2"]
