@@ -42,7 +42,8 @@ def run_report(args: argparse.Namespace) -> int:
 
     kinds = {p.id: p.kind for p in config.partners.values()}
     figures = compute(config.db_path, config.id, start, end, kinds)
-    data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" \
+    # --json (every command's machine-readable switch) means the JSON figures here too, not HTML
+    data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" or args.json \
         else render(figures).encode("utf-8")
     write_output(args.output, data)
     return 0

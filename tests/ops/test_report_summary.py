@@ -199,3 +199,11 @@ def test_reports_mention_no_intake_token(year: Path, tmp_path: Path) -> None:
     """The report reads the store only: nothing of the configuration's secrets can reach it."""
     html = report(year, tmp_path / "t.html", "2000-01-01", "2099-12-31", "html").read_text()
     assert TOKEN not in html and "dump_case" not in html and dump_case.__name__ not in html
+
+
+def test_report_json_switch_gives_the_json_figures_like_every_command(
+    year: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--json` is every command's machine-readable switch: for report it means the figures, not HTML."""
+    assert main(["report", "--config", str(year), "--from", "2000-01-01", "--to", "2099-12-31", "--json"]) == 0
+    assert orjson.loads(capsys.readouterr().out)["summary"]["reports"] == 240
