@@ -96,10 +96,10 @@ class Config:
     #: ``public_url`` when the config sets it: the address partners use, e.g. the TLS proxy in front of us
     external_url: str | None = None
 
-    def signed_target(self, path_qs: str, seen: str) -> str:
+    def signed_target(self, raw_path: str, seen: str) -> str:
         """The target URI a partner signed (RFC 9421 ``@target-uri``): behind a TLS proxy the request we see
         (``seen``) has the proxy's inner scheme and address, so the configured public URL stands in for it."""
-        return f"{self.external_url.rstrip('/')}{path_qs}" if self.external_url else seen
+        return f"{self.external_url.rstrip('/')}{raw_path}" if self.external_url else seen
 
     @property
     def db_path(self) -> Path:

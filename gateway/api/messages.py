@@ -98,7 +98,7 @@ async def post_messages(request: web.Request) -> web.Response:
     if request.content_type not in ENVELOPE_TYPES:
         raise UnsupportedMediaType(f"send {ENVELOPE_TYPE}, not {request.content_type}")
     body = await read_body(request, config.max_body_bytes)
-    target = config.signed_target(request.path_qs, str(request.url))
+    target = config.signed_target(request.raw_path, str(request.url))
     sender = svc.verifier.verify(method=request.method, target_uri=target, headers=request.headers, body=body)
     partner = sender.partner
     if not partner.may_send:
