@@ -49,7 +49,7 @@ async def sign_responses(request: web.Request, handler: Handler) -> web.StreamRe
         svc = request.app[SERVICES]
         key = svc.keyring.signing_key
         response.headers["Content-Digest"] = content_digest(response.body)
-        bound = Request(request.method, svc.verifier.target_uri(request.path_qs), request.headers)
+        bound = Request(request.method, svc.verifier.target_uri(request.raw_path), request.headers)
         response.headers.update(sign_response(status=response.status, headers=response.headers, kid=key.kid,
                                               private_key=key.private, request=bound))
     return response

@@ -33,6 +33,9 @@ class Metrics:
         self.dead = Gauge("hotline_dead_letters", "Deliveries given up on, waiting for an operator", ["partner"],
                           registry=self.registry)
         self.in_flight = Gauge("hotline_in_flight", "Deliveries being sent now", ["partner"], registry=self.registry)
+        self.key_not_after = Gauge("hotline_signing_key_not_after_seconds",
+                                   "End of the validity window of the key we sign with (Unix time): alert before it",
+                                   registry=self.registry)
 
     async def render(self, store: Store, partners: Iterable[str] = ()) -> bytes:
         """The text exposition; every configured partner has its gauges, at 0 before any traffic."""

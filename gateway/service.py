@@ -63,12 +63,19 @@ class RunningGateway:
         self.port = config.port
 
     async def start(self) -> RunningGateway:
+        """Open everything and listen; if any step fails (store readable by others, key unreadable, port
+        taken) what was opened is closed again before the error propagates, so the store's writer is never
+        left running."""
         os.umask(0o077)
         check_store_permissions(self.config)
         raise_file_limit(self.config.limits.max_connections)
-        await self.runner.setup()
-        site = CappedSite(self.runner, self.config.host, self.config.port, self.gate)
-        await site.start()
+        try:
+            await self.runner.setup()
+            site = CappedSite(self.runner, self.config.host, self.config.port, self.gate)
+            await site.start()
+        except BaseException:
+            await self.runner.cleanup()
+            raise
         self.port = site.bound_port
         verifier = self.app[SERVICES].verifier
         if self.config.port == 0 and "public_url" not in self.config.raw.get("gateway", {}):

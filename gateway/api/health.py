@@ -56,5 +56,7 @@ async def metrics(request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
             raise VerificationError("missing or wrong bearer token for /metrics", code="bad_token")
+    key = svc.keyring.signing_key
+    svc.metrics.key_not_after.set(svc.keyring.keys.entry(key.kid).not_after.timestamp())
     body = await svc.metrics.render(svc.store, svc.config.partners)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

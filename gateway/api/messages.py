@@ -47,7 +47,7 @@ async def post_messages(request: web.Request) -> web.Response:
     if request.content_type not in ENVELOPE_TYPES:
         raise UnsupportedMediaType(f"send {ENVELOPE_TYPE}, not {request.content_type}")
     body = await read_body(request, svc.config.limits.partner_body_bytes, svc.config.limits.body_timeout_s)
-    received = await svc.receiver.receive(Request(request.method, request.path_qs, request.headers, body))
+    received = await svc.receiver.receive(Request(request.method, request.raw_path, request.headers, body))
     for fmt, receipt in zip(received.formats, received.receipts, strict=True):
         outcome = "duplicate" if receipt.get("duplicate") else "accepted"
         svc.metrics.messages_in.labels(received.partner.id, fmt, outcome).inc()
@@ -64,7 +64,7 @@ async def post_witnessed(request: web.Request) -> web.Response:
     if request.content_type != "application/json":
         raise UnsupportedMediaType(f"send application/json, not {request.content_type}")
     body = await read_body(request, 64 * 1024, svc.config.limits.body_timeout_s)
-    sender = await svc.verifier.verify(method=request.method, path_qs=request.path_qs, headers=request.headers,
+    sender = await svc.verifier.verify(method=request.method, path_qs=request.raw_path, headers=request.headers,
                                        body=body)
     held = await svc.store.witnessed(sender.partner.id)
     return web.Response(status=200, body=orjson.dumps({"gateway": svc.config.id, "checkpoints": held}),

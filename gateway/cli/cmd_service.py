@@ -6,19 +6,21 @@ import argparse
 import asyncio
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit, table
+from hotline_gateway.cli.startup import listen_error, startup_info, startup_text
 from hotline_gateway.core.errors import BadInput
 from hotline_gateway.core.files import private_dir
 from hotline_gateway.crypto.keydir import generate
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.pipeline.audit_verify import verify_local, verify_witnesses
-from hotline_gateway.service import serve
+from hotline_gateway.service import RunningGateway, serve
 from hotline_gateway.store import open_store
 from hotline_gateway.store.interface import Store
 from hotline_gateway.transports import registry as transports
@@ -30,10 +32,10 @@ INIT_TEMPLATE = """\
 [gateway]
 id = "{id}"                 # our party id, as partners know us
 country = "{country}"       # where we are: decides what is hosted "at home"
-role = "hotline"
-host = "127.0.0.1"
+role = "{role}"
+host = "127.0.0.1"            # plain HTTP: listen on loopback, with a TLS proxy in front (docs/deploy.md)
 port = {port}
-data_dir = "data"           # the SQLite store lives here
+{public_url}data_dir = "data"           # the SQLite store lives here
 keys_dir = "keys"           # our key directory: keyring.json (public) and *.key (private, 0600)
 intake_token_file = "intake.token"   # bearer token of the local case system (POST /v1/cases)
 operator_password_file = "operator.scrypt"  # status page sign-in: hotline-gateway operator set-password
@@ -57,7 +59,7 @@ concurrency = 4
 # transport = "native-http"
 # keys = "partners/DE-HOTLINE"
 # categories = ["csam", "csem", "ncii"]
-# tlp_max = "amber"
+# tlp_max = "amber"          # highest TLP it may receive: cases marked above stay here
 # receive_reporter = false
 
 # Routing: without [[routes]] blocks the national-hotline defaults apply (see README: Routing).
@@ -70,6 +72,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument("--id", default="XX-HOTLINE", help="our party id (default: XX-HOTLINE)")
     p.add_argument("--country", default="XX", help="our ISO 3166 country code")
     p.add_argument("--port", type=int, default=8443)
+    p.add_argument("--role", choices=("hotline", "law_enforcement", "network"), default="hotline")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the address partners use, e.g. https://gateway.hotline.example (the TLS proxy in front)")
     p.set_defaults(run=run_init)
 
     p = sub.add_parser("serve", parents=[common], help="run the gateway until SIGTERM")
@@ -110,7 +115,10 @@ def run_init(args: argparse.Namespace) -> int:
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(32) + "\n")
-    cfg.write_text(INIT_TEMPLATE.format(id=args.id, country=args.country, port=args.port), encoding="utf-8")
+    public_url = (f'public_url = "{args.public_url}"   # what partners call; signatures are checked against it\n'
+                  if args.public_url else "")
+    cfg.write_text(INIT_TEMPLATE.format(id=args.id, country=args.country, port=args.port, role=args.role,
+                                        public_url=public_url), encoding="utf-8")
     config_mod.load(cfg)  # what we write must load
     emit(args, {"config": str(cfg), "kid": kid, "intake_token_file": str(token_file)},
          f"wrote {cfg}\nsigning key {kid} in {root / 'keys'}\nintake token in {token_file}\n"
@@ -120,7 +128,16 @@ def run_init(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     config = transports.load(args.config)
-    asyncio.run(serve(config))
+
+    def ready(gw: RunningGateway) -> None:
+        info = startup_info(gw)
+        emit(args, info, startup_text(info))
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve(config, on_ready=ready))
+    except OSError as exc:
+        raise listen_error(config, exc) from None
     return 0
 
 

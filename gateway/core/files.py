@@ -20,6 +20,18 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def create_private(path: Path) -> None:
+    """Create an empty file owner-only if it does not exist yet. SQLite gives its ``-wal`` and ``-shm``
+    files the database file's permissions, so creating the database this way (in the call that creates
+    it, never a chmod afterwards) keeps the whole store private whatever the umask."""
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def restrict(path: Path) -> None:
     """Make an existing file owner-only (SQLite creates its files with the umask's mode)."""
     with contextlib.suppress(FileNotFoundError):

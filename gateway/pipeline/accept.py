@@ -128,6 +128,7 @@ class Acceptor:
             for case, new in zip(intake.cases, result.fresh, strict=True):
                 log.info("case.accepted", case_id=case.case_id, origin=case.origin, message_id=case.message_id,
                          new=new, duration_ms=duration_ms)
+            _warn_routed_nowhere(intake, stored)
             for d in intake.deliveries:
                 if d.case_id in stored:
                     woken.add(d.partner)
@@ -141,3 +142,15 @@ class Acceptor:
         """Commit one submission of our own case system (or a polled partner's report)."""
         [result] = await self.commit([intake])
         return AcceptResult([c.case_id for c in intake.cases], result.fresh, len(intake.deliveries))
+
+
+def _warn_routed_nowhere(intake: Intake, stored: set[str]) -> None:
+    """A case of our own that goes nowhere is said on the console with the routing reasons, not left silent:
+    on a first deployment it is nearly always a policy (a TLP ceiling, a category) or a missing partner."""
+    sent = {d.case_id for d in intake.deliveries}
+    for case in intake.cases:
+        if case.origin != "local" or case.case_id not in stored or case.case_id in sent:
+            continue
+        reasons = sorted({f"{d['destination'] or d['rule']}: {d['reason']}" for d in orjson.loads(case.routing)})
+        log.warning("case.routed_nowhere", case_id=case.case_id, reasons="; ".join(reasons),
+                    explain="hotline-gateway route --config FILE CASE.json shows each rule and policy")

@@ -21,6 +21,7 @@ from hotline_gateway.store.records import (
     IntakeResult,
     PartnerStatus,
 )
+from hotline_gateway.store.report_records import ReportCase, ReportDelivery
 
 Action = Mapping[str, Any]
 
@@ -184,6 +185,16 @@ class Store(Protocol):
         ...
 
     async def end_session(self, id_sha256: str) -> None: ...
+
+    # --- the statistics report --------------------------------------------------------------------
+
+    async def report_cases(self, lo: str, hi: str) -> list[ReportCase]:
+        """Cases received in ``[lo, hi)`` (canonical UTC timestamps), items reduced to what figures need."""
+        ...
+
+    async def report_deliveries(self, lo: str, hi: str) -> list[ReportDelivery]:
+        """Every outbound message about a case received in ``[lo, hi)``, whenever it was sent."""
+        ...
 
     # --- queries ----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hotline_gateway.core.errors import StoreError
-from hotline_gateway.core.files import private_dir, restrict
+from hotline_gateway.core.files import create_private, restrict
 from hotline_gateway.store.sqlite.migrations import migrate
 from hotline_gateway.store.sqlite.writer import Writer, connect
 
@@ -40,7 +40,7 @@ class SqliteBase:
         return store
 
     def _open_sync(self, recover: bool) -> None:
-        private_dir(self.path.parent)
+        create_private(self.path)
         conn = connect(self.path)
         try:
             migrate(conn)
