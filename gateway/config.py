@@ -30,11 +30,16 @@ class DeliverySettings:
     base_delay_s: float = 1.0
     max_delay_s: float = 600.0
     batch_size: int = 100
+    #: batches in flight to one partner at first; grows while the partner keeps up (see pipeline/flow.py)
     concurrency: int = 4
+    #: the most batches ever in flight to one partner
+    max_concurrency: int = 16
     timeout_s: float = 30.0
     circuit_failures: int = 5
     circuit_reset_s: float = 30.0
-    poll_interval_s: float = 0.05
+    #: the longest an idle delivery lane sleeps before looking for due work again (new work and the
+    #: next due retry wake it sooner)
+    poll_interval_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +136,12 @@ class Config:
             raise ConfigError(f"{self.path}: no partner {partner_id!r}") from None
 
 
-def default_routes() -> list[dict[str, Any]]:
-    """A national hotline's defaults: police and host at home, the hosting country's hotline abroad."""
+def default_routes(role: str = "hotline") -> list[dict[str, Any]]:
+    """Routes when the config has none. A national hotline's: police and host at home, the hosting
+    country's hotline abroad. A law-enforcement or network gateway receives and keeps: it forwards
+    nothing unless its configuration says where (``gateway.role`` decides which)."""
+    if role != "hotline":
+        return [{"name": f"{role}-receives-and-keeps", "to": [], "final": True}]
     return [
         {"name": "not-illegal-stays-here", "legal_class": ["not_illegal"], "to": [], "final": True},
         {"name": "partner-cases-stay-with-us", "origin": ["partner"], "hosted_in": ["partner", "elsewhere", "unknown"],
@@ -182,7 +191,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             options=dict(p.get("options", {})), base=base,
         )
     routes = []
-    for i, r in enumerate(raw.get("routes", default_routes())):
+    for i, r in enumerate(raw.get("routes", default_routes(gw.get("role", "hotline")))):
         for j, dest in enumerate(r["to"]):
             if dest not in partners and dest not in SYMBOLIC_DESTINATIONS | {"@police"}:
                 problems.append(FieldProblem(f"$.routes[{i}].to[{j}]", f"no partner {dest!r}"))
