@@ -151,6 +151,9 @@ def _warn_routed_nowhere(intake: Intake, stored: set[str]) -> None:
     for case in intake.cases:
         if case.origin != "local" or case.case_id not in stored or case.case_id in sent:
             continue
-        reasons = sorted({f"{d['destination'] or d['rule']}: {d['reason']}" for d in orjson.loads(case.routing)})
+        decisions = orjson.loads(case.routing)
+        if decisions and all(d["destination"] is None and d["reason"] == "rule forwards nothing" for d in decisions):
+            continue  # a rule says it stays here (not illegal, say): as intended, nothing to warn about
+        reasons = sorted({f"{d['destination'] or d['rule']}: {d['reason']}" for d in decisions})
         log.warning("case.routed_nowhere", case_id=case.case_id, reasons="; ".join(reasons),
                     explain="hotline-gateway route --config FILE CASE.json shows each rule and policy")
