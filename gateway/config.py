@@ -64,6 +64,21 @@ class ServerLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long personal data and case documents are kept (``[retention]``; see pipeline/retention.py for
+    each default's legal basis)."""
+
+    reporter_days_after_closed: int = 30
+    reporter_days_max: int = 365
+    case_days: int = 730
+    case_days_by_legal_class: Mapping[str, int] = field(
+        default_factory=lambda: {"doubtful": 180, "not_illegal": 90})
+    case_days_by_category: Mapping[str, int] = field(default_factory=dict)
+    #: how often the scheduled job applies the policy
+    interval_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class Partner:
     id: str
     kind: str
@@ -119,6 +134,7 @@ class Config:
     operator_password_file: Path | None = None
     #: how often the audit chain's head is signed (and always on shutdown)
     audit_checkpoint_s: float = 60.0
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -232,8 +248,15 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         delivery=DeliverySettings(**raw.get("delivery", {})), limits=limits, partners=partners, routes=tuple(routes),
         operator_password_file=_resolve(base, gw["operator_password_file"]) if "operator_password_file" in gw else None,
         audit_checkpoint_s=float(raw.get("audit", {}).get("checkpoint_interval_s", 60.0)),
+        retention=_retention(raw.get("retention", {})),
         raw=raw,
     )
+
+
+def _retention(raw: Mapping[str, Any]) -> RetentionPolicy:
+    defaults = RetentionPolicy()
+    by_class = {**defaults.case_days_by_legal_class, **raw.get("case_days_by_legal_class", {})}
+    return RetentionPolicy(**{**raw, "case_days_by_legal_class": by_class})
 
 
 def load(path: Path | str) -> Config:

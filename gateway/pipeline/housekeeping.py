@@ -1,5 +1,6 @@
-"""Housekeeping: small periodic jobs of a running gateway (today: forgetting nonces that left the
-replay window, so the table never grows without bound)."""
+"""Housekeeping: periodic jobs of a running gateway — forgetting nonces that left the replay window (so
+the table never grows without bound) and applying the retention policy (reporter data erased, cases
+purged when their time is up)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 from hotline_gateway.config import Config
 from hotline_gateway.core.log import get_logger
+from hotline_gateway.pipeline import retention
 from hotline_gateway.store.interface import Store
 
 log = get_logger("hotline_gateway.housekeeping")
@@ -36,9 +38,18 @@ class Housekeeping:
             log.info("nonces.pruned", count=pruned)
 
     async def _loop(self) -> None:
+        step = min(float(self.config.clock_skew_s), self.config.retention.interval_s)
+        since_nonces = since_retention = 0.0
         while True:
-            await asyncio.sleep(self.config.clock_skew_s)
+            await asyncio.sleep(step)
+            since_nonces += step
+            since_retention += step
             try:
-                await self.run_once()
+                if since_nonces >= self.config.clock_skew_s:
+                    since_nonces = 0.0
+                    await self.run_once()
+                if since_retention >= self.config.retention.interval_s:
+                    since_retention = 0.0
+                    await retention.apply(self.store, self.config.retention)
             except Exception:
                 log.exception("housekeeping.failed")
