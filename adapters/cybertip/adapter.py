@@ -14,10 +14,10 @@ from lxml import etree
 
 from hotline_gateway.adapters.cybertip.decode import FMT, read_submission
 from hotline_gateway.adapters.cybertip.encode import build_submission
-from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.core.errors import DecodeError, EncodeError, ValidationError
 from hotline_gateway.core.model import Case
 from hotline_gateway.core.schema import validate_case
+from hotline_gateway.core.xmlsafe import parse, trusted_schema
 from hotline_gateway.schemas import path as schema_path
 
 SCHEMA = schema_path("cybertip/submission.xsd")
@@ -32,8 +32,7 @@ CARRIES = frozenset({
 @functools.cache
 def _schema() -> etree.XMLSchema:
     """Our XSD, compiled once per process (our own file, still read without network or entities)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(SCHEMA), parser))
+    return trusted_schema(SCHEMA)
 
 
 class CybertipAdapter:

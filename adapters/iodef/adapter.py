@@ -1,7 +1,7 @@
 """``iodef``: RFC 7970 IODEF-Document v2, one Incident per case, the exchange format of CSIRTs and police.
 
 The official schema is the judge of what we write (tests run ``../shared/formats/judge.py iodef``);
-it is not shipped, so ``schema_path`` is None. Decoding goes through ``adapters.xmlsafe`` and ends
+it is not shipped, so ``schema_path`` is None. Decoding goes through ``core.xmlsafe`` and ends
 with the canonical schema: whatever document came in, only valid cases come out.
 """
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 from hotline_gateway.adapters.iodef.decode import FMT, IncidentReader, read_incidents
 from hotline_gateway.adapters.iodef.encode import encode_case
-from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.core.errors import DecodeError, ValidationError
 from hotline_gateway.core.model import Case, Reporter, ReporterKind
 from hotline_gateway.core.schema import validate_case
+from hotline_gateway.core.xmlsafe import parse
 
 CARRIES = frozenset({
     "case_id", "originator", "received_at", "incident_at", "category", "tlp", "status", "explanation",
