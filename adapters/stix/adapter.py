@@ -23,7 +23,7 @@ from stix2patterns.pattern import ParseException, Pattern
 
 from hotline_gateway.adapters.stix.markings import BY_ID, marking
 from hotline_gateway.adapters.values import stable_uuid
-from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.errors import DecodeError, ValidationError
 from hotline_gateway.core.model import (
     Case,
     CaseStatus,
@@ -39,6 +39,7 @@ from hotline_gateway.core.model import (
     Tlp,
     parse_timestamp,
 )
+from hotline_gateway.core.schema import validate_case
 
 #: STIX 2.1 section 2.9: the namespace for deterministic SCO ids
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
@@ -135,6 +136,12 @@ class StixAdapter:
         cases = [c for c in cases if c.items]
         if not cases:
             raise DecodeError("no content items: the bundle has no url observable or url indicator", fmt=self.name)
+        for case in cases:
+            try:
+                validate_case(case)
+            except ValidationError as exc:
+                detail = "; ".join(str(p) for p in exc.problems)
+                raise DecodeError(f"does not make a valid case: {detail}", fmt=self.name) from None
         return cases
 
     def _creator(self, obj: dict[str, Any], objects: dict[str, dict[str, Any]]) -> str:

@@ -9,6 +9,7 @@ Loading assumes a document the schema accepted (see ``gateway.pipeline.validate`
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 import uuid
@@ -19,6 +20,11 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 JSON = dict[str, Any]
+
+#: characters no URL may hold (``$defs/Url`` in the schema refuses the same): C0 and C1 controls, DEL, and the
+#: bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069). A URL reaches people as plain text (an
+#: abuse desk's e-mail): NUL or ESC could cut or restyle it, and an override could make it read as another.
+URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class Category(StrEnum):

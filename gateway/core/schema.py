@@ -36,6 +36,9 @@ def _problem(error: jsonschema.ValidationError) -> FieldProblem:
         return FieldProblem(json_path([*path, missing.group(1)]), "is required")
     if error.validator == "not" and isinstance(error.validator_value, dict) and "anyOf" in error.validator_value:
         return FieldProblem(json_path(path), "carries a field not allowed here")
+    if error.validator == "pattern" and isinstance(error.schema, dict) and "description" in error.schema:
+        # a pattern means nothing to a sender; the definition's description says what is wanted
+        return FieldProblem(json_path(path), f"is not valid: must be {error.schema['description']}"[:300])
     return FieldProblem(json_path(path), error.message[:300])
 
 
