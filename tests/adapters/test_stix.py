@@ -42,7 +42,7 @@ def test_the_official_schemas_accept_bundles_from_1000_cases(thousand: list[tupl
                                                                ) -> None:
     """In process with the schemas loaded as judge.py loads them, and judge.py itself on a batch."""
     assert [(n, e) for n, (_, data) in enumerate(thousand) for e in official.stix_errors(orjson.loads(data))] == []
-    assert judge("stix", [data for _, data in thousand[:40]], tmp_path, ".json") == []
+    assert judge("stix", [data for _, data in thousand[:12]], tmp_path, ".json") == []
 
 
 def test_the_in_process_official_schemas_give_judge_py_verdicts(thousand: list[tuple[Case, bytes]]) -> None:
