@@ -132,7 +132,7 @@ class _Report:
 
     def read(self) -> tuple[str, Item, Case]:
         category, xarf_type = self.doc.get("category"), self.doc.get("type")
-        if category != "content" or xarf_type not in CATEGORIES:
+        if category != "content" or not isinstance(xarf_type, str) or xarf_type not in CATEGORIES:
             raise fail(f"X-ARF {category}/{xarf_type} is not a content report a hotline handles "
                        "(accepted: content/csam, content/csem)", self.path("type"))
         self._refuse_media()
