@@ -99,6 +99,19 @@ class ContentType(StrEnum):
     TEXT = "text"
 
 
+class ObservedAs(StrEnum):
+    """Where a sender's document placed an item's URL, for formats that say (IODEF): the reported content
+    itself, or a location named as context around it. A hotline acts on content; context it weighs."""
+
+    CONTENT = "content"
+    DOMAIN = "domain"
+    EVENT_FLOW = "event_flow"
+    EVENT_RECORD = "event_record"
+    SERVICE = "service"
+    RELATED_ACTIVITY = "related_activity"
+    REFERENCE = "reference"
+
+
 class ActionType(StrEnum):
     SENT_TO_LEA = "sent_to_lea"
     SENT_TO_ISP = "sent_to_isp"
@@ -263,6 +276,7 @@ class Item:
     gender: Gender | None = None
     flags: list[Flag] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
+    observed_as: ObservedAs | None = None
 
     @property
     def hosting_country(self) -> str | None:
