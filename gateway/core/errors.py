@@ -7,8 +7,9 @@
     │   ├── ConfigError               a configuration file or option is wrong
     │   ├── KeyFileError              a key file is malformed or unreadable
     │   │   └── InsecureKeyFile       a private key readable by group or world
-    │   ├── PayloadTooLarge (413) / UnsupportedMediaType (415) / MediaRefused (422)
+    │   ├── PayloadTooLarge (413) / UnsupportedMediaType (415) / NotAcceptable (406) / MediaRefused (422)
     │   └── EncodeError               the target format cannot carry this case (exit 1)
+    ├── Forbidden (403)               authenticated, but not allowed to do this
     ├── VerificationError             provenance could not be proven (401 unless noted)
     │   ├── UnknownKey / KeyNotYetValid / KeyExpired
     │   ├── BadSignature / MalformedSignature / MissingSignature
@@ -108,6 +109,20 @@ class PayloadTooLarge(BadInput):
 class UnsupportedMediaType(BadInput):
     code = "unsupported_media_type"
     http_status = 415
+
+
+class NotAcceptable(BadInput):
+    """The client accepts no media type we can answer in."""
+
+    code = "not_acceptable"
+    http_status = 406
+
+
+class Forbidden(GatewayError):
+    """Who is asking is known, and may not do this."""
+
+    code = "forbidden"
+    http_status = 403
 
 
 class MediaRefused(BadInput):
