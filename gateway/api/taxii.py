@@ -196,7 +196,10 @@ async def add_objects(request: web.Request) -> web.Response:
     objects = envelope.get("objects") if isinstance(envelope, dict) else None
     if not isinstance(objects, list) or not objects:
         raise BadInput("body must be a TAXII envelope with a non-empty objects list", code="bad_envelope")
-    bundle = orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects})
+    try:
+        bundle = orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects})
+    except TypeError:  # orjson writes at most 255 levels, reads up to 1,024
+        raise BadInput("objects nested deeper than STIX content can be", code="bad_envelope") from None
     named = [{"id": str(o.get("id", "")), "version": _version_of(o)} for o in objects if isinstance(o, dict)]
     try:
         cases = registry.get("stix").decode(bundle)
