@@ -7,7 +7,6 @@ EncodeError. The ``cybertip-api`` transport splits a submission into its API cal
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from lxml import etree
@@ -29,9 +28,8 @@ CARRIES = frozenset({
 })
 
 
-@functools.cache
 def _schema() -> etree.XMLSchema:
-    """Our XSD, compiled once per process (our own file, still read without network or entities)."""
+    """Our XSD, compiled once per thread (our own file, still read without network or entities)."""
     return trusted_schema(SCHEMA)
 
 
@@ -41,13 +39,10 @@ class CybertipAdapter:
     schema_path: Path | None = SCHEMA
     carries = CARRIES
 
-    def __init__(self) -> None:
-        self._schema = _schema()
-
     def encode(self, case: Case) -> bytes:
         root = build_submission(case)
         try:
-            self._schema.assertValid(root)
+            _schema().assertValid(root)
         except etree.DocumentInvalid as exc:
             raise EncodeError(f"submission does not match schemas/cybertip: {exc}") from None
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -57,7 +52,7 @@ class CybertipAdapter:
         if root.tag != "submission":
             raise DecodeError(f"root element is {root.tag}, not submission", path="/", fmt=FMT)
         try:
-            self._schema.assertValid(root)
+            _schema().assertValid(root)
         except etree.DocumentInvalid as exc:
             message, _, line = str(exc).rpartition(", line ")
             raise DecodeError(f"not a valid submission: {message or exc}", path=f"line {line}", fmt=FMT) from None

@@ -30,8 +30,9 @@ Writing: lxml already refuses text XML 1.0 cannot carry (control characters, U+F
 from __future__ import annotations
 
 import codecs
-import functools
 import re
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -203,10 +204,27 @@ def parse(data: bytes, *, fmt: str, early_refusal: bool = True) -> etree._Elemen
 
 def trusted_schema(file: Path) -> etree.XMLSchema:
     """An XML Schema we ship (our own file), read through the same refusing resolver: a schema that tried
-    to import or include anything from outside would fail to compile rather than fetch it."""
+    to import or include anything from outside would fail to compile rather than fetch it.
+
+    One compiled schema per thread (``_per_thread``): decoding runs in worker threads, and lxml does not
+    promise that one validator may be used by several threads at once."""
+    return _per_thread(("schema", str(file)), lambda: _compile(file.read_bytes()))
+
+
+_THREAD = threading.local()
+
+
+def _per_thread(key: Any, make: Callable[[], etree.XMLSchema]) -> etree.XMLSchema:
+    cache: dict[Any, etree.XMLSchema] = _THREAD.__dict__.setdefault("schemas", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _compile(data: bytes) -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     parser.resolvers.add(_RefuseEveryResolution())
-    return etree.XMLSchema(etree.fromstring(file.read_bytes(), parser))
+    return etree.XMLSchema(etree.fromstring(data, parser))
 
 
 def set_text(element: etree._Element, text: str, *, field: str) -> None:
@@ -236,11 +254,9 @@ def xs_datetime(text: str) -> datetime:
         raise ValueError(f"{text!r} falls outside years 1-9999 in UTC") from None
 
 
-@functools.cache
 def _any_uri_schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.fromstring(
-        b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="u" type="xs:anyURI"/></xs:schema>',
-        etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)))
+    return _per_thread("any-uri", lambda: _compile(
+        b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="u" type="xs:anyURI"/></xs:schema>'))
 
 
 def is_any_uri(text: str) -> bool:
