@@ -12,9 +12,8 @@ import functools
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
 
 from hotline_gateway.core.errors import FieldProblem, ValidationError
@@ -22,10 +21,15 @@ from hotline_gateway.core.jsonpath import json_path
 from hotline_gateway.core.model import Case, dump_case
 from hotline_gateway.schemas import path as schema_path
 
+if TYPE_CHECKING:
+    import jsonschema
+
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
 def _problem(error: jsonschema.ValidationError) -> FieldProblem:
+    import jsonschema  # imported only to explain a failure (see SchemaValidator)
+
     # oneOf/anyOf failures say little on their own; the closest sub-error says what to fix.
     if error.context:
         best = jsonschema.exceptions.best_match(error.context)
@@ -47,10 +51,20 @@ class SchemaValidator:
 
     def __init__(self, schema: dict[str, Any], *, name: str) -> None:
         self.name = name
+        self._schema = schema
         self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
-        self._explainer = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
+        self._explainer: jsonschema.Draft202012Validator | None = None
+
+    def _explain(self) -> jsonschema.Draft202012Validator:
+        """Pure-Python jsonschema, built (and imported: with its optional format checkers it costs more than
+        a second) only when a document fails and must be explained."""
+        if self._explainer is None:
+            import jsonschema
+
+            self._explainer = jsonschema.Draft202012Validator(
+                self._schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+            )
+        return self._explainer
 
     @classmethod
     def from_file(cls, file: Path, *, definition: str | None = None) -> SchemaValidator:
@@ -65,7 +79,7 @@ class SchemaValidator:
         if self._fast.is_valid(doc):
             return []
         by_path: dict[str, list[str]] = {}
-        for p in sorted({_problem(e) for e in self._explainer.iter_errors(doc)}, key=lambda p: (p.path, p.message)):
+        for p in sorted({_problem(e) for e in self._explain().iter_errors(doc)}, key=lambda p: (p.path, p.message)):
             by_path.setdefault(p.path, []).append(p.message)
         problems = [FieldProblem(path, "; ".join(messages)) for path, messages in by_path.items()]
         # The two validators can disagree on formats; the fast one is authoritative for "invalid".
