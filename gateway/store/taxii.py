@@ -97,7 +97,16 @@ class TaxiiStore:
         self.store = store
 
     async def refresh(self, partner: str) -> None:
-        """Index the partner's outbox rows added since the last call."""
+        """Index the partner's outbox rows added since the last call (a read first: most calls find none)."""
+
+        def behind(c: sqlite3.Connection) -> bool:
+            row = c.execute("SELECT last_rowid FROM taxii_indexed WHERE partner=?", (partner,)).fetchone()
+            newer = c.execute("SELECT 1 FROM deliveries WHERE partner=? AND rowid > ? LIMIT 1",
+                              (partner, row[0] if row else 0)).fetchone()
+            return newer is not None
+
+        if not await self.store.read(behind):
+            return
 
         def op(w: _Writer) -> None:
             c = w.conn
