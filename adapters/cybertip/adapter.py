@@ -14,10 +14,10 @@ from lxml import etree
 
 from hotline_gateway.adapters.cybertip.decode import FMT, read_submission
 from hotline_gateway.adapters.cybertip.encode import build_submission
-from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.core.errors import DecodeError, EncodeError, ValidationError
 from hotline_gateway.core.model import Case
 from hotline_gateway.core.schema import validate_case
+from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.schemas import path as schema_path
 
 SCHEMA = schema_path("cybertip/submission.xsd")

@@ -23,7 +23,6 @@ from hotline_gateway.adapters.cybertip.mapping import (
     read_head,
 )
 from hotline_gateway.adapters.values import enum_or, stable_uuid
-from hotline_gateway.core.xmlsafe import xs_datetime
 from hotline_gateway.core.errors import DecodeError
 from hotline_gateway.core.model import (
     Case,
@@ -39,6 +38,7 @@ from hotline_gateway.core.model import (
     SourceChannel,
     Tlp,
 )
+from hotline_gateway.core.xmlsafe import xs_datetime
 
 FMT = "cybertip"
 #: namespace of the name-based UUIDs given to submissions that do not carry our ids

@@ -9,9 +9,9 @@ from __future__ import annotations
 from lxml import etree
 
 from hotline_gateway.adapters.cybertip.mapping import HASH_TYPES, INCIDENT_TYPES, PRIORITY_NOTE, TLP_NOTE, write_head
-from hotline_gateway.core.xmlsafe import set_text
 from hotline_gateway.core.errors import EncodeError
 from hotline_gateway.core.model import Case, Item, Priority, format_timestamp
+from hotline_gateway.core.xmlsafe import set_text
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, *, field: str = "") -> etree._Element:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from hotline_gateway.adapters.iodef.decode import FMT, IncidentReader, read_incidents
 from hotline_gateway.adapters.iodef.encode import encode_case
-from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.core.errors import DecodeError, ValidationError
 from hotline_gateway.core.model import Case, Reporter, ReporterKind
 from hotline_gateway.core.schema import validate_case
+from hotline_gateway.core.xmlsafe import parse
 
 CARRIES = frozenset({
     "case_id", "originator", "received_at", "incident_at", "category", "tlp", "status", "explanation",

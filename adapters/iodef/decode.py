@@ -40,7 +40,6 @@ from hotline_gateway.adapters.iodef.mapping import (
     URL_KINDS,
 )
 from hotline_gateway.adapters.values import enum_or, stable_uuid
-from hotline_gateway.core.xmlsafe import xs_datetime
 from hotline_gateway.core.errors import DecodeError
 from hotline_gateway.core.model import (
     Case,
@@ -57,6 +56,7 @@ from hotline_gateway.core.model import (
     SourceChannel,
     Tlp,
 )
+from hotline_gateway.core.xmlsafe import xs_datetime
 
 FMT = "iodef"
 _Q = f"{{{NS}}}"

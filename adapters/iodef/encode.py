@@ -23,9 +23,9 @@ from hotline_gateway.adapters.iodef.mapping import (
     TLP_TO_RESTRICTION,
     XML_NS,
 )
-from hotline_gateway.core.xmlsafe import is_any_uri, set_attribute, set_text
 from hotline_gateway.core.errors import EncodeError
 from hotline_gateway.core.model import Case, Item, Reporter, ReporterKind, format_timestamp
+from hotline_gateway.core.xmlsafe import is_any_uri, set_attribute, set_text
 
 _Q = f"{{{NS}}}"
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from lxml import etree
 
-from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.core.errors import DecodeError
+from hotline_gateway.core.xmlsafe import parse
 
 DESCRIPTIONS = {0: "Success", 1000: "Server error, try again later", 2000: "Authentication required",
                 3000: "Not authorised", 4100: "Validation failed", 4110: "Malformed XML", 5001: "Report not found",

@@ -26,11 +26,11 @@ import aiohttp
 import orjson
 from lxml import etree
 
-from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import DecodeError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.store.transport_state import TransportState
 from hotline_gateway.transports.base import Outcome

@@ -12,8 +12,8 @@ from hotline_gateway.adapters.cybertip import CybertipAdapter
 from hotline_gateway.adapters.cybertip.mapping import INCIDENT_TYPES
 from hotline_gateway.adapters.iodef import IodefAdapter
 from hotline_gateway.adapters.registry import Adapter
-from hotline_gateway.core.xmlsafe import is_any_uri
 from hotline_gateway.core.model import Case, dump_case, load_case
+from hotline_gateway.core.xmlsafe import is_any_uri
 from tests.strategies import cases
 
 IODEF = IodefAdapter()
