@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Any
 
 import aiohttp
 import orjson
@@ -25,6 +24,7 @@ from hotline_gateway.core.errors import (
 from hotline_gateway.core.model import format_timestamp
 from hotline_gateway.crypto.digest import content_digest, verify_content_digest
 from hotline_gateway.crypto.httpsig import sign_request, verify_response
+from hotline_gateway.crypto.jws import jws_kid
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.crypto.receipts import verify_receipt
@@ -44,15 +44,9 @@ def envelope(config: Config, partner: Partner, deliveries: list[Delivery]) -> by
             "created": format_timestamp(datetime.fromtimestamp(d.created_at, UTC)), "case_id": d.case_id,
             "format": d.format, "payload": base64.b64encode(d.payload).decode("ascii"),
             "payload_sha256": d.payload_sha256,
-            "signatures": [{"kid": _kid(d.signature), "jws": d.signature}],
+            "signatures": [{"kid": jws_kid(d.signature), "jws": d.signature}],
         })
     return orjson.dumps({"messages": messages})
-
-
-def _kid(jws: str) -> str:
-    header = jws.split(".", 1)[0]
-    data: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-    return str(data["kid"])
 
 
 class NativeHttpTransport:
