@@ -7,7 +7,6 @@ from datetime import date
 
 import orjson
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.files import write_output
 from hotline_gateway.core.errors import BadInput
 
@@ -30,6 +29,8 @@ def _day(text: str, flag: str) -> date:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+
     config = config_mod.load(args.config)
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
     if end < start:

@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import BinaryIO
 
 from hotline_gateway.core.errors import BadInput
-from hotline_gateway.core.model import parse_timestamp
-from hotline_gateway.sim.samples import generate_jsonl
 
 #: lines gathered before each write: fewer system calls without holding much in memory
 _BATCH = 512
@@ -40,6 +38,8 @@ def _seed(text: str) -> int:
 
 
 def _now(text: str) -> datetime:
+    from hotline_gateway.core.model import parse_timestamp
+
     try:
         return parse_timestamp(text)
     except ValueError:
@@ -75,6 +75,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def _write(out: BinaryIO, args: argparse.Namespace) -> None:
+    from hotline_gateway.sim.samples import generate_jsonl
+
     batch: list[bytes] = []
     for line in generate_jsonl(args.count, args.seed, originator=args.originator, now=args.now):
         batch.append(line)

@@ -8,15 +8,14 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit, table
 from hotline_gateway.core.errors import BadInput
-from hotline_gateway.crypto.keydir import generate
-from hotline_gateway.service import serve
-from hotline_gateway.store.audit import AuditBroken
-from hotline_gateway.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from hotline_gateway.config import Config
+    from hotline_gateway.store.sqlite import SqliteStore
 
 INIT_TEMPLATE = """\
 # hotline-gateway configuration written by `hotline-gateway init`.
@@ -87,6 +86,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def run_init(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.crypto.keydir import generate
+
     root = Path(args.dir)
     cfg = root / "config.toml"
     if cfg.exists():
@@ -108,12 +110,18 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.service import serve
+
     config = config_mod.load(args.config)
     asyncio.run(serve(config))
     return 0
 
 
-async def _with_store(config_file: str) -> tuple[config_mod.Config, SqliteStore]:
+async def _with_store(config_file: str) -> tuple[Config, SqliteStore]:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.store.sqlite import SqliteStore
+
     config = config_mod.load(config_file)
     if not config.db_path.exists():
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
@@ -148,6 +156,8 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
+    from hotline_gateway.store.audit import AuditBroken
+
     async def go() -> int:
         _, store = await _with_store(args.config)
         try:
