@@ -55,30 +55,21 @@ class RunningGateway:
         log.info("hotline_gateway.stopped", gateway=self.config.id)
 
 
-#: collector thresholds while serving (default 700, 10, 10): handling a batch keeps thousands of containers
-#: alive at once, so at 700 net allocations the collector ran over and over and found nothing to free,
-#: each young pass walking every live object (gen-1 passes of ~25 ms, ~4 % of the time, in a 5,000-case
-#: run); at 50,000 it ran once in that run. Garbage cycles are still collected, just less eagerly.
-GC_THRESHOLDS = (50_000, 20, 10)
-
-
-def prepare_gc_for_serving() -> None:
-    """Freeze what start-up left alive and collect less eagerly, so collections stop stalling the loop.
+def freeze_startup_heap() -> None:
+    """Move everything alive after start-up (modules, schemas, keys, routes) out of the GC's reach.
 
     The cyclic collector's full (generation 2) passes walk every tracked object; on a loaded gateway
     those passes stopped the loop for ~75 ms each (issue 11), and almost all of that heap is start-up
-    state (modules, schemas, routes, keys) that lives as long as the process: frozen, it is never
-    scanned again. Only ``serve`` does this: a process that starts and stops many gateways (tests, the
-    demo) would pin their garbage.
+    state that lives as long as the process. Frozen objects are never scanned again. Only ``serve``
+    does this: a process that starts and stops many gateways (tests, the demo) would pin their garbage.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def serve(config: Config, *, on_ready: Callable[[RunningGateway], None] | None = None) -> None:
     gateway = await RunningGateway(config).start()
-    prepare_gc_for_serving()
+    freeze_startup_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
