@@ -86,7 +86,7 @@ def write_pair(base: Path, store: str = "sqlite", delivery: dict[str, float] | N
             "partners": [{"id": other, "kind": "hotline", "country": country[other],
                           "endpoint": f"http://127.0.0.1:{ports[other]}/v1/messages", "format": "native",
                           "transport": "native-http", "keys": str(roots[other] / "partners" / f"{other}.json"),
-                          "tlp_max": "red"}],
+                          "tlp_max": "red", "options": {"allow_insecure_http": True}}],  # loopback
         }
         if delivery:
             doc["delivery"] = delivery

@@ -2,12 +2,11 @@
 
 Cleanup contexts run in order at start and in reverse at shutdown: the store opens first and closes
 last; the delivery worker starts last and is drained first, so in-flight deliveries finish (or are
-left claimed, to be re-sent after restart) before the store closes.
+left queued, to be re-sent after restart) before the store closes.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -18,37 +17,46 @@ from hotline_gateway.api.problems import Handler, problems_middleware
 from hotline_gateway.api.state import CONFIG, SERVICES, WORKER, Services
 from hotline_gateway.config import Config
 from hotline_gateway.crypto.digest import content_digest
-from hotline_gateway.crypto.httpsig import sign_response
+from hotline_gateway.crypto.httpsig import Request, sign_response
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.pipeline.checkpoints import Checkpointer
 from hotline_gateway.pipeline.deliver import DeliveryWorker
+from hotline_gateway.pipeline.housekeeping import Housekeeping
+from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.poll import WorkQueuePoller
-from hotline_gateway.pipeline.verify import InboundVerifier, NonceCache
-from hotline_gateway.store.sqlite import SqliteStore
-from hotline_gateway.transports import build as build_transports
+from hotline_gateway.pipeline.receive import Receiver
+from hotline_gateway.pipeline.verify import InboundVerifier
+from hotline_gateway.store import open_store
+from hotline_gateway.store.interface import Store
+from hotline_gateway.transports import registry as transports
+from hotline_gateway.transports.base import TransportContext
 from hotline_gateway.transports.iccam_api import IccamApiTransport
 
-STORE = web.AppKey("store", SqliteStore)
+STORE = web.AppKey("store", Store)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
-SIGNED_PATHS = frozenset({"/v1/messages"})
+SIGNED_PATHS = frozenset({"/v1/messages", "/v1/witnessed"})
 
 
 @web.middleware
 async def sign_responses(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Partners get signed answers, errors included, so a receipt or a refusal cannot be forged in transit."""
+    """Partners get signed answers, refusals included, each bound to the request it answers (RFC 9421
+    §2.4), so neither a receipt nor a refusal can be forged or replayed in transit."""
     response = await handler(request)
     if request.path in SIGNED_PATHS and isinstance(response, web.Response) and isinstance(response.body, bytes):
-        key = request.app[SERVICES].keyring.signing_key
+        svc = request.app[SERVICES]
+        key = svc.keyring.signing_key
         response.headers["Content-Digest"] = content_digest(response.body)
+        bound = Request(request.method, svc.verifier.target_uri(request.raw_path), request.headers)
         response.headers.update(sign_response(status=response.status, headers=response.headers, kid=key.kid,
-                                              private_key=key.private))
+                                              private_key=key.private, request=bound))
     return response
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await SqliteStore.open(app[CONFIG].db_path)
+    store = await open_store(app[CONFIG].db_path)
     app[STORE] = store
     yield
     await store.close()
@@ -65,34 +73,45 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     config, store = app[CONFIG], app[STORE]
     keyring = KeyRing(config.keys_dir)
     partner_keys = PartnerKeys(config.partner_key_paths())
-    nonces = NonceCache(config.clock_skew_s)
-    nonces.load(await store.recent_nonces(int(time.time()) - 2 * config.clock_skew_s))
-    transports = build_transports(config, app[SESSION], keyring, partner_keys, store)
+    checkpointer = Checkpointer(config, store, keyring, config.audit_checkpoint_s)
+    await checkpointer.start()
+    built = transports.build(TransportContext(config, app[SESSION], keyring, partner_keys, store,
+                                              lambda: checkpointer.latest))
     metrics = Metrics()
-    worker = DeliveryWorker(config, store, transports, metrics)
+    worker = DeliveryWorker(config, store, built, metrics)
+    cpu = CpuPool(config.limits.cpu_workers)
+    verifier = InboundVerifier(config, partner_keys, store)
+    acceptor = Acceptor(config, store, keyring, worker.wake)
     app[WORKER] = worker
     app[SERVICES] = Services(
-        config=config, store=store, keyring=keyring, partner_keys=partner_keys, nonces=nonces,
-        verifier=InboundVerifier(config, partner_keys, nonces),
-        acceptor=Acceptor(config, store, keyring, worker.wake), metrics=metrics,
+        config=config, store=store, keyring=keyring, partner_keys=partner_keys, verifier=verifier,
+        acceptor=acceptor, receiver=Receiver(config, store, verifier, keyring, partner_keys, acceptor, cpu),
+        metrics=metrics, cpu=cpu, checkpointer=checkpointer,
     )
-    worker.start()
-    iccam = transports.get("iccam-api")
-    poller = WorkQueuePoller(config, app[SERVICES].acceptor, iccam) if isinstance(iccam, IccamApiTransport) else None
+    await worker.start()
+    housekeeping = Housekeeping(config, store)
+    housekeeping.start()
+    iccam = built.get("iccam-api")
+    poller = WorkQueuePoller(config, acceptor, iccam) if isinstance(iccam, IccamApiTransport) else None
     if poller is not None:
         poller.start()
     yield
     if poller is not None:
         await poller.stop()
+    await housekeeping.stop()
     await worker.stop(config.shutdown_timeout_s)
+    await checkpointer.close()  # the last word of this run, signed
+    cpu.close()
 
 
 def make_app(config: Config) -> web.Application:
+    config = transports.with_settings(config)  # every partner's options checked against its transport
     app = web.Application(middlewares=[sign_responses, problems_middleware],
-                          client_max_size=config.max_body_bytes)
+                          client_max_size=config.limits.local_body_bytes)
     app[CONFIG] = config
     app.cleanup_ctx.extend([_store_ctx, _session_ctx, _engine_ctx])
     app.router.add_post("/v1/messages", messages.post_messages)
+    app.router.add_post("/v1/witnessed", messages.post_witnessed)
     app.router.add_post("/v1/cases", cases.post_cases)
     app.router.add_get("/v1/cases/{case_id}", cases.get_case)
     app.router.add_post("/v1/cases/{case_id}/actions", actions.post_actions)

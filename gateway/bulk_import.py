@@ -30,6 +30,7 @@ import aiohttp
 import orjson
 
 from hotline_gateway.core.errors import BadInput, GatewayError
+from hotline_gateway.core.files import atomic_write, open_private
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.schema import case_validator
 
@@ -91,6 +92,8 @@ class Journal:
 
     @classmethod
     def load(cls, path: Path) -> Journal:
+        if path.is_symlink():
+            raise BadInput(f"{path}: is a symbolic link; the import journal is never read or written through one")
         try:
             doc = orjson.loads(path.read_bytes())
             counts = {k: int(doc[k]) for k in ("offset", "line", "accepted", "duplicates", "rejected")}
@@ -115,30 +118,10 @@ class Journal:
 
     def save(self, source: Path) -> None:
         self.fingerprint = fingerprint(source, self.offset)
-        tmp = self.path.with_name(self.path.name + ".tmp")
         data = orjson.dumps({"offset": self.offset, "line": self.line, "accepted": self.accepted,
                              "duplicates": self.duplicates, "rejected": self.rejected,
                              "fingerprint": self.fingerprint, "ahead": self.ahead})
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(self.path)
-        _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        atomic_write(self.path, data)  # owner-only, never through a link planted in a shared folder
 
 
 def batches(path: Path, start_offset: int, start_line: int, size: int,
@@ -296,7 +279,13 @@ class Importer:
         j = self.journal
         rejects = sorted(batch.rejects + refused, key=lambda r: int(r["line"]))
         if rejects:
-            with self.rejects_path.open("ab") as fh:
+            # Rejected lines hold reporters' contact data: owner-only, appended without following a link.
+            try:
+                fd = open_private(self.rejects_path, "a")
+            except OSError as exc:
+                raise BadInput(f"{self.rejects_path}: cannot write the rejects file ({exc.strerror}; a symbolic "
+                               "link is never followed)") from None
+            with os.fdopen(fd, "ab") as fh:
                 fh.write(b"".join(orjson.dumps(r) + b"\n" for r in rejects))
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -38,6 +38,27 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """What one client may cost the server: slow or endless requests are cut off, connections capped,
+    every body bounded per endpoint, CPU-heavy work done by a bounded pool of threads."""
+
+    #: a request line and headers must arrive within this many seconds of the connection (or of the
+    #: previous response on a kept-alive connection)
+    header_timeout_s: float = 10.0
+    #: the whole body must arrive within this many seconds once the headers are in
+    body_timeout_s: float = 30.0
+    #: connections beyond this are closed on arrival (the file-descriptor limit is raised to fit)
+    max_connections: int = 1024
+    #: POST /v1/messages (partners): ``[gateway] max_body_bytes``
+    partner_body_bytes: int = 1024 * 1024
+    #: POST /v1/cases and the other local-intake endpoints (our own case system)
+    local_body_bytes: int = 16 * 1024 * 1024
+    cpu_workers: int = 2
+    #: when set, GET /metrics requires this bearer token
+    metrics_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Partner:
     id: str
     kind: str
@@ -53,14 +74,11 @@ class Partner:
     may_send: bool = True
     asns: frozenset[int] = frozenset()
     organisations: frozenset[str] = frozenset()
-    #: transport settings (credentials files, TLS material, ...); paths are relative to ``base``
+    #: the ``options`` table as written; its typed form is ``settings``, filled in by the transport's
+    #: plug-in when the gateway loads (paths in it are relative to ``base``)
     options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     base: Path = Path()
-
-    def option_path(self, name: str) -> Path | None:
-        """A file named in ``options``, resolved against the config file's folder."""
-        value = self.options.get(name)
-        return None if value is None else _resolve(self.base, str(value))
+    settings: Any = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +108,12 @@ class Config:
     clock_skew_s: int
     shutdown_timeout_s: float
     delivery: DeliverySettings
+    limits: ServerLimits
     partners: dict[str, Partner]
     routes: tuple[Route, ...]
+    operator_password_file: Path | None = None
+    #: how often the audit chain's head is signed (and always on shutdown)
+    audit_checkpoint_s: float = 60.0
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -149,11 +171,6 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         if p.get("receive_reporter") and p["kind"] in NEVER_REPORTER:
             problems.append(FieldProblem(f"{where}.receive_reporter", f"a {p['kind']} never receives reporter data"))
         transport = p.get("transport", "native-http")
-        if transport in {"native-http", "https", "iccam-api", "cybertip-api"} and "endpoint" not in p:
-            problems.append(FieldProblem(f"{where}.endpoint", f"is required for transport {transport}"))
-        if transport in {"native-http", "https"} and "keys" not in p:
-            problems.append(FieldProblem(f"{where}.keys", f"is required for transport {transport}: receipts are "
-                                         "verified with the partner's keys"))
         partners[p["id"]] = Partner(
             id=p["id"], kind=p["kind"], country=p.get("country"), name=p.get("name"), endpoint=p.get("endpoint"),
             format=p.get("format", "native"), transport=transport,
@@ -176,6 +193,16 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             legal_class=frozenset(r["legal_class"]) if "legal_class" in r else None,
             hosted_in=frozenset(r["hosted_in"]) if "hosted_in" in r else None,
         ))
+    server = dict(raw.get("server", {}))
+    metrics_token = None
+    if "metrics_token_file" in server:
+        metrics_path = _resolve(base, server.pop("metrics_token_file"))
+        try:
+            metrics_token = metrics_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(FieldProblem("$.server.metrics_token_file", f"cannot read {metrics_path}: {exc.strerror}"))
+    limits = ServerLimits(**server, partner_body_bytes=int(gw.get("max_body_bytes", 1024 * 1024)),
+                          metrics_token=metrics_token)
     token = gw.get("intake_token")
     if token is None and "intake_token_file" in gw:
         token_path = _resolve(base, gw["intake_token_file"])
@@ -193,7 +220,10 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         data_dir=_resolve(base, gw.get("data_dir", "data")), keys_dir=_resolve(base, gw.get("keys_dir", "keys")),
         intake_token=token, max_body_bytes=int(gw.get("max_body_bytes", 1024 * 1024)),
         clock_skew_s=int(gw.get("clock_skew_s", 300)), shutdown_timeout_s=float(gw.get("shutdown_timeout_s", 10)),
-        delivery=DeliverySettings(**raw.get("delivery", {})), partners=partners, routes=tuple(routes), raw=raw,
+        delivery=DeliverySettings(**raw.get("delivery", {})), limits=limits, partners=partners, routes=tuple(routes),
+        operator_password_file=_resolve(base, gw["operator_password_file"]) if "operator_password_file" in gw else None,
+        audit_checkpoint_s=float(raw.get("audit", {}).get("checkpoint_interval_s", 60.0)),
+        raw=raw,
     )
 
 

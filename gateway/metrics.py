@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import PartnerStatus
-from hotline_gateway.store.sqlite import SqliteStore
 
 LOOP_LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)
 
@@ -39,11 +39,14 @@ class Metrics:
         self.dead = Gauge("hotline_dead_letters", "Deliveries given up on, waiting for an operator", ["partner"],
                           registry=self.registry)
         self.in_flight = Gauge("hotline_in_flight", "Deliveries being sent now", ["partner"], registry=self.registry)
+        self.key_not_after = Gauge("hotline_signing_key_not_after_seconds",
+                                   "End of the validity window of the key we sign with (Unix time): alert before it",
+                                   registry=self.registry)
         self.loop_lag = Histogram("hotline_loop_lag_seconds", "How late the event loop woke a timer: GC pauses and "
                                   "CPU work on the loop delay every request and delivery by this much",
                                   registry=self.registry, buckets=LOOP_LAG_BUCKETS)
 
-    async def render(self, store: SqliteStore, partners: Iterable[str] = ()) -> bytes:
+    async def render(self, store: Store, partners: Iterable[str] = ()) -> bytes:
         """The text exposition; every configured partner has its gauges, at 0 before any traffic."""
         now = time.time()
         stats = await store.partner_status()

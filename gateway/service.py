@@ -3,24 +3,54 @@
 On a signal the listening socket closes first (no new requests), requests in progress finish,
 then the cleanup contexts drain the delivery worker and close the store. Whatever was claimed but
 not receipted is re-sent after the next start, under the same message id.
+
+Files: the gateway writes reporter data, keys and evidence, so it runs with umask 077 (every file it
+or SQLite creates is owner-only) and refuses to start on a store folder or file that others can read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import resource
 import signal
 from collections.abc import Callable
 
 from aiohttp import web
 
+from hotline_gateway.api.connection_cap import CappedSite, ConnectionGate
 from hotline_gateway.api.state import SERVICES
 from hotline_gateway.app import make_app
 from hotline_gateway.config import Config
+from hotline_gateway.core.errors import InsecureFile
+from hotline_gateway.core.files import readable_by_others
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.metrics import LoopLagMonitor
 
 log = get_logger("hotline_gateway.service")
+
+
+def raise_file_limit(connections: int) -> None:
+    """Room for the connection cap plus the store, keys and outgoing connections, as far as the hard
+    limit allows: past the soft limit, accepting fails with EMFILE instead of the cap refusing cleanly."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < wanted:
+            log.warning("file_limit.low", limit=target, max_connections=connections)
+
+
+def check_store_permissions(config: Config) -> None:
+    """Refuse a store others can read (it holds reporters' contact data), as keys are refused."""
+    for path in (config.data_dir, *sorted(config.data_dir.glob("*.sqlite3*"))):
+        if path.exists() and readable_by_others(path):
+            kind = "folder" if path.is_dir() else "file"
+            fix = "chmod 700" if path.is_dir() else "chmod 600"
+            raise InsecureFile(f"{path}: store {kind} is accessible to other users; refusing to start "
+                               f"(run: {fix} {path})")
 
 
 class RunningGateway:
@@ -29,19 +59,32 @@ class RunningGateway:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.app = make_app(config)
-        self.runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=config.shutdown_timeout_s)
+        self.gate = ConnectionGate(config.limits.max_connections)
+        self.runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=config.shutdown_timeout_s,
+                                    keepalive_timeout=config.limits.header_timeout_s)
         self.port = config.port
         self._loop_lag: LoopLagMonitor | None = None
 
     async def start(self) -> RunningGateway:
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
-        server = getattr(site, "_server", None)
-        if server is not None and server.sockets:
-            self.port = int(server.sockets[0].getsockname()[1])
+        """Open everything and listen; if any step fails (store readable by others, key unreadable, port
+        taken) what was opened is closed again before the error propagates, so the store's writer is never
+        left running."""
+        os.umask(0o077)
+        check_store_permissions(self.config)
+        raise_file_limit(self.config.limits.max_connections)
+        try:
+            await self.runner.setup()
+            site = CappedSite(self.runner, self.config.host, self.config.port, self.gate)
+            await site.start()
+        except BaseException:
+            await self.runner.cleanup()
+            raise
+        self.port = site.bound_port
+        verifier = self.app[SERVICES].verifier
+        if self.config.port == 0 and "public_url" not in self.config.raw.get("gateway", {}):
+            verifier.public_url = self.url  # partners were told the bound port, not 0
         self._loop_lag = LoopLagMonitor(self.app[SERVICES].metrics.loop_lag).start()
-        log.info("hotline_gateway.started", gateway=self.config.id, host=self.config.host, port=self.port)
+        log.info("gateway.started", gateway=self.config.id, host=self.config.host, port=self.port)
         return self
 
     @property
@@ -52,7 +95,7 @@ class RunningGateway:
         if self._loop_lag is not None:
             await self._loop_lag.stop()
         await self.runner.cleanup()
-        log.info("hotline_gateway.stopped", gateway=self.config.id)
+        log.info("gateway.stopped", gateway=self.config.id)
 
 
 def freeze_startup_heap() -> None:
@@ -78,6 +121,6 @@ async def serve(config: Config, *, on_ready: Callable[[RunningGateway], None] | 
         on_ready(gateway)
     try:
         await stop.wait()
-        log.info("hotline_gateway.draining", gateway=config.id)
+        log.info("gateway.draining", gateway=config.id)
     finally:
         await gateway.stop()

@@ -10,7 +10,8 @@ from lxml import etree
 
 from hotline_gateway.adapters.cybertip.mapping import HASH_TYPES, INCIDENT_TYPES, PRIORITY_NOTE, TLP_NOTE, write_head
 from hotline_gateway.core.errors import EncodeError
-from hotline_gateway.core.model import Case, Item, Priority, format_timestamp
+from hotline_gateway.core.model import Case, Item, Priority
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.core.xmlsafe import set_text
 
 

@@ -36,9 +36,8 @@ from hotline_gateway.core.model import (
     ReporterKind,
     SourceChannel,
     Tlp,
-    format_timestamp,
-    parse_timestamp,
 )
+from hotline_gateway.core.timefmt import format_timestamp, parse_timestamp
 
 FMT = "dsa-notice"
 REDACTED = "[withheld]"

@@ -38,8 +38,8 @@ from hotline_gateway.core.model import (
     SiteType,
     SourceChannel,
     Tlp,
-    parse_timestamp,
 )
+from hotline_gateway.core.timefmt import parse_timestamp
 
 E = TypeVar("E", bound=StrEnum)
 FMT = "iccam"

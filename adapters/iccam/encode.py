@@ -6,7 +6,8 @@ from typing import Any
 
 from hotline_gateway.adapters.iccam.fields import CONTENT_KIND, FLAGS, HASH_TYPES
 from hotline_gateway.adapters.iccam.mapping import ValueLists
-from hotline_gateway.core.model import Action, Case, Hosting, Item, format_timestamp
+from hotline_gateway.core.model import Action, Case, Hosting, Item
+from hotline_gateway.core.timefmt import format_timestamp
 
 
 def _put(target: dict[str, Any], **values: Any) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from hotline_gateway.adapters.iodef.mapping import (
     XML_NS,
 )
 from hotline_gateway.core.errors import EncodeError
-from hotline_gateway.core.model import Case, Item, Reporter, ReporterKind, format_timestamp
+from hotline_gateway.core.model import Case, Item, Reporter, ReporterKind
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.core.xmlsafe import is_any_uri, set_attribute, set_text
 
 _Q = f"{{{NS}}}"

@@ -37,8 +37,8 @@ from hotline_gateway.core.model import (
     ReporterKind,
     SourceChannel,
     Tlp,
-    parse_timestamp,
 )
+from hotline_gateway.core.timefmt import parse_timestamp
 
 #: STIX 2.1 section 2.9: the namespace for deterministic SCO ids
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")

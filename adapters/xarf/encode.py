@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from hotline_gateway.adapters.xarf.vocab import AGE, DOMAIN, HASH_FIELDS, MAX_TAGS, MEDIA, VERSION, Contact
 from hotline_gateway.core.errors import EncodeError
-from hotline_gateway.core.model import ActionType, Case, HashAlgo, Hosting, Item, format_timestamp
+from hotline_gateway.core.model import ActionType, Case, HashAlgo, Hosting, Item
+from hotline_gateway.core.timefmt import format_timestamp
 
 _REMOVED = (ActionType.CONTENT_REMOVED, ActionType.CONTENT_UNAVAILABLE)
 

@@ -16,7 +16,6 @@ from hotline_gateway.api.state import services
 from hotline_gateway.core.errors import FieldProblem, NotFound, UnsupportedMediaType, ValidationError
 from hotline_gateway.core.schema import actions_validator
 from hotline_gateway.core.takedown import case_takedown
-from hotline_gateway.store.case_updates import add_actions
 
 MAX_BODY = 1024 * 1024
 
@@ -42,7 +41,7 @@ async def post_actions(request: web.Request) -> web.Response:
     if unknown:
         raise ValidationError(unknown)
     updates = [(a["item_id"], {k: v for k, v in a.items() if k != "item_id"}) for a in doc["actions"]]
-    added = await add_actions(store, case_id, updates, source="local")
+    added = await store.add_actions(case_id, updates, source="local")
     updated = (await store.case_docs([case_id]))[case_id]
     answer = {"case_id": case_id, "added": len(added or []), "takedown": case_takedown(updated)}
     return web.Response(body=orjson.dumps(answer), content_type="application/json")

@@ -24,13 +24,15 @@ from hotline_gateway.core.errors import (
     ValidationError,
     VerificationError,
 )
+from hotline_gateway.core.jsonstrict import loads_document
 from hotline_gateway.core.media import refuse_media
 from hotline_gateway.core.model import load_case
-from hotline_gateway.core.schema import case_validator
+from hotline_gateway.core.schema import MAX_EXPLAINED, case_validator
 from hotline_gateway.core.takedown import case_takedown
 from hotline_gateway.crypto.receipts import receipt_claims
+from hotline_gateway.store.records import Intake
 
-MAX_LOCAL_BODY = 64 * 1024 * 1024
+MAX_CASES = 10_000
 
 
 class CaseRepeated(BadInput):
@@ -38,7 +40,6 @@ class CaseRepeated(BadInput):
 
     code = "case_id_repeated"
     http_status = 409
-MAX_CASES = 10_000
 
 
 def check_token(request: web.Request) -> None:
@@ -51,16 +52,10 @@ def check_token(request: web.Request) -> None:
         raise VerificationError("missing or wrong bearer token", code="bad_token")
 
 
-async def post_cases(request: web.Request) -> web.Response:
-    check_token(request)
-    if request.content_type not in ("application/json", "application/vnd.hotline-gateway.case+json"):
-        raise UnsupportedMediaType(f"send application/json, not {request.content_type}")
-    body = await read_body(request, MAX_LOCAL_BODY)
+def _validate_submission(body: bytes, us: str) -> tuple[list[dict[str, Any]], bool]:
+    """Parse and check a submission (CPU work, run off the event loop); every bad field at once."""
     refuse_media(body)
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationError([FieldProblem("$", f"not JSON ({exc})")]) from None
+    doc = loads_document(body)
     docs: list[Any] = doc if isinstance(doc, list) else [doc]
     if not docs or len(docs) > MAX_CASES:
         raise ValidationError([FieldProblem("$", f"send between 1 and {MAX_CASES} cases")])
@@ -69,16 +64,37 @@ async def post_cases(request: web.Request) -> web.Response:
     for i, d in enumerate(docs):
         prefix = f"$[{i}]" if isinstance(doc, list) else "$"
         problems += [FieldProblem(prefix + p.path[1:], p.message) for p in validator.problems(d)]
+        if len(problems) >= MAX_EXPLAINED:
+            break
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError(problems[:MAX_EXPLAINED])
+    wrong = [f"$[{i}].originator" if isinstance(doc, list) else "$.originator"
+             for i, d in enumerate(docs) if d["originator"] != us]
+    if wrong:
+        # Our case system speaks for us: a case it names another originator for would go out under our
+        # signature naming that party.
+        raise ValidationError([FieldProblem(path, f"must be this gateway's id ({us})") for path in wrong[:20]])
+    return docs, isinstance(doc, list)
+
+
+async def post_cases(request: web.Request) -> web.Response:
+    check_token(request)
+    if request.content_type not in ("application/json", "application/vnd.hotline-gateway.case+json"):
+        raise UnsupportedMediaType(f"send application/json, not {request.content_type}")
+    svc = services(request)
+    body = await read_body(request, svc.config.limits.local_body_bytes, svc.config.limits.body_timeout_s)
+    docs, _ = await svc.cpu.run(_validate_submission, body, svc.config.id)
     ids = [d["case_id"] for d in docs]
     if len(set(ids)) != len(ids):
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         raise CaseRepeated(f"case id(s) appear more than once in this submission: {', '.join(repeated[:5])}")
-    svc = services(request)
-    cases = [load_case(d) for d in docs]
-    # Schema-valid input is canonical (dump(load(x)) == x), so the validated documents are stored as they are.
-    result = await svc.acceptor.accept(svc.acceptor.build(cases, "local", docs={d["case_id"]: d for d in docs}))
+
+    def build() -> Intake:
+        # Schema-valid input is canonical (dump(load(x)) == x), so the validated documents are stored as they are.
+        cases = [load_case(d) for d in docs]
+        return svc.acceptor.build(cases, "local", docs={d["case_id"]: d for d in docs})
+
+    result = await svc.acceptor.accept(await svc.cpu.run(build))
     accepted = [{"case_id": cid, "new": new} for cid, new in zip(result.case_ids, result.fresh, strict=True)]
     for a in accepted:
         svc.metrics.messages_in.labels("local", "native", "accepted" if a["new"] else "duplicate").inc()

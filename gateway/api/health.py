@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+
 import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from hotline_gateway.api.problems import problem
 from hotline_gateway.api.state import WORKER, services
+from hotline_gateway.core.errors import VerificationError
 
 
 async def jwks(request: web.Request) -> web.Response:
@@ -44,7 +47,16 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format; operators scrape it from inside their network (no token)."""
+    """Prometheus text format. With ``[server] metrics_token_file`` set, scraping needs that bearer
+    token (partner names and queue depths are not for everyone); without it, keep /metrics inside the
+    operators' network."""
     svc = services(request)
+    expected = svc.config.limits.metrics_token
+    if expected is not None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+            raise VerificationError("missing or wrong bearer token for /metrics", code="bad_token")
+    key = svc.keyring.signing_key
+    svc.metrics.key_not_after.set(svc.keyring.keys.entry(key.kid).not_after.timestamp())
     body = await svc.metrics.render(svc.store, svc.config.partners)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -39,8 +39,10 @@ def ref(name: str) -> dict[str, str]:
 
 DESCRIPTIONS = {
     400: "bad request (digest mismatch, malformed input)", 401: "missing or bad credentials or signature, replay",
-    403: "not allowed (cross-site request, partner without write access)",
-    404: "no such resource", 409: "conflict (same id, other content)",
+    403: "not allowed: authenticated, not authorised (an update about a case the partner was not sent, a "
+         "cross-site request, a partner without write access)",
+    404: "no such resource", 408: "the body did not arrive in time",
+    429: "too many failed sign-ins; Retry-After says when to try again", 409: "conflict (same id, other content)",
     413: "body over the limit", 415: "wrong media type", 422: "schema violation; `errors` names every bad field",
     503: "not ready, or the store is unavailable",
 }
@@ -94,7 +96,17 @@ def document() -> dict[str, Any]:
                                                       "application/vnd.hotline-gateway.messages+json")},
             "responses": {"202": {"description": "stored durably; the receiver's signed receipts",
                                   **_json({"$ref": "#/components/schemas/Receipts"})},
-                          **_problems(400, 401, 409, 413, 415, 422, 503)}}},
+                          **_problems(400, 401, 403, 408, 409, 413, 415, 422, 503)}}},
+        "/v1/witnessed": {"post": {
+            "summary": "A partner asks which of its signed audit checkpoints we hold (signed request and answer)",
+            "parameters": SIGNED,
+            "requestBody": {"required": True, **_json({"type": "object"})},
+            "responses": {"200": {"description": "the checkpoints of the signing partner we witnessed, oldest first",
+                                  **_json({"type": "object", "required": ["gateway", "checkpoints"],
+                                           "properties": {"gateway": {"type": "string"},
+                                                          "checkpoints": {"type": "array",
+                                                                          "items": {"type": "string"}}}})},
+                          **_problems(400, 401, 408, 413, 415, 503)}}},
         "/v1/cases": {"post": {
             "summary": "Local intake: one case or an array of cases from the hotline's case system",
             "security": bearer,
@@ -102,7 +114,7 @@ def document() -> dict[str, Any]:
                 {"$ref": "#/components/schemas/Case"},
                 {"type": "array", "minItems": 1, "maxItems": 10000, "items": ref("Case")}]})},
             "responses": {"202": {"description": "stored durably and routed", **_json(ref("Accepted"))},
-                          **_problems(400, 401, 409, 413, 415, 422, 503)}}},
+                          **_problems(400, 401, 408, 409, 413, 415, 422, 503)}}},
         "/v1/cases/{case_id}": {"get": {
             "summary": "A case with its routing and, per destination, delivery state, attempts, error and receipt",
             "security": bearer, "parameters": case_id,
@@ -123,9 +135,10 @@ def document() -> dict[str, Any]:
         "/readyz": {"get": {"summary": "Store writable, keys loaded, worker running",
                             "responses": {"200": {"description": "ready", **_json({"type": "object"})},
                                           **_problems(503)}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics",
+        "/metrics": {"get": {"summary": "Prometheus metrics (bearer token when [server] metrics_token_file is set)",
                              "responses": {"200": {"description": "text exposition format",
-                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                           **_problems(401)}}},
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": {"description": "OpenAPI 3.1", **_json({"type": "object"})}}}},
     }
@@ -163,8 +176,10 @@ def document() -> dict[str, Any]:
                                          "message_id": {"type": "string"}}}}}}
     paths["/status/login"] = {
         "get": {"summary": "Operator sign-in form", "responses": {"200": {"description": "form", **html}}},
-        "post": {"summary": "Sign in with the operator token", "requestBody": form,
-                 "responses": {**see_other, **_problems(401, 403, 415)}}}
+        "post": {"summary": "Sign in with the operator credential (throttled)", "requestBody": form,
+                 "responses": {**see_other, **_problems(401, 403, 415, 429)}}}
+    paths["/status/logout"] = {"post": {"summary": "Sign out: the session ends (CSRF token, same site)",
+                                        "requestBody": form, "responses": {**see_other, **_problems(403, 415)}}}
     paths["/status"] = {"get": {"summary": "Operator status page (signed-in session)",
                                 "responses": {"200": {"description": "the page", **html}, **see_other}}}
     paths["/status/requeue"] = {"post": {"summary": "Requeue a dead letter (session, CSRF token, same site)",

@@ -28,7 +28,11 @@ def problem_for(exc: GatewayError) -> web.Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationError):
         extra["errors"] = [{"path": p.path, "message": p.message} for p in exc.problems]
-    return problem(exc.http_status, exc.code, exc.message, **extra)
+    response = problem(exc.http_status, exc.code, exc.message, **extra)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def count_rejection(request: web.Request, code: str) -> None:

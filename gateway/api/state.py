@@ -1,4 +1,5 @@
-"""What the handlers share, kept under typed application keys (aiohttp ``AppKey``)."""
+"""What the handlers share, kept under typed application keys (aiohttp ``AppKey``): per application,
+never module-level, so two gateways in one process share nothing."""
 
 from __future__ import annotations
 
@@ -12,21 +13,26 @@ from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import Acceptor
+from hotline_gateway.pipeline.checkpoints import Checkpointer
 from hotline_gateway.pipeline.deliver import DeliveryWorker
-from hotline_gateway.pipeline.verify import InboundVerifier, NonceCache
-from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.pipeline.offload import CpuPool
+from hotline_gateway.pipeline.receive import Receiver
+from hotline_gateway.pipeline.verify import InboundVerifier
+from hotline_gateway.store.interface import Store
 
 
 @dataclass(slots=True)
 class Services:
     config: Config
-    store: SqliteStore
+    store: Store
     keyring: KeyRing
     partner_keys: PartnerKeys
-    nonces: NonceCache
     verifier: InboundVerifier
     acceptor: Acceptor
+    receiver: Receiver
     metrics: Metrics
+    cpu: CpuPool
+    checkpointer: Checkpointer
     #: in-process counts of what happened (messages in, duplicates answered, rejections by code)
     counters: Counter[str] = field(default_factory=Counter)
 

@@ -1,23 +1,21 @@
 """The operator status page: partners and circuits, queues, dead letters with their reasons and a
 requeue action, recent audit entries, key expiry dates. Server-rendered, read-only but for requeue.
 
-Authentication: the operator signs in with the gateway's intake token and gets a session cookie
-(HttpOnly, SameSite=Strict, Secure over TLS). The requeue form carries a per-session CSRF token, and
-a POST whose Sec-Fetch-Site says cross-site, or whose Origin is not this gateway's, is refused with
-403. Sessions live in memory per gateway (a restart signs operators out), never shared between
-gateways in one process: browsers send a host's cookies to every port on it.
+Authentication (``operator_auth``): the operator signs in with the operator credential (not the
+intake token) and gets a session cookie; sessions live in the store, end on sign-out or after eight
+hours. The requeue and sign-out forms carry a per-session CSRF token, and a POST whose Sec-Fetch-Site
+says cross-site, or whose Origin is not this gateway's, is refused with 403.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
-import time
 from datetime import UTC, datetime
 from html import escape
 
 from aiohttp import web
 
+from hotline_gateway.api import operator_auth
 from hotline_gateway.api.state import WORKER, services
 from hotline_gateway.core.errors import (
     FieldProblem,
@@ -26,10 +24,8 @@ from hotline_gateway.core.errors import (
     ValidationError,
     VerificationError,
 )
-from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.timefmt import format_timestamp
 
-COOKIE = "hg_operator"
-SESSION_S = 8 * 3600
 STYLE = """body{font:15px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:72em;color:#1d2733}
 table{border-collapse:collapse;margin:.4em 0 1.4em}td,th{border:1px solid #ccd;padding:.25em .6em;text-align:left}
 .open{color:#b00;font-weight:bold}.closed{color:#060}.msg{background:#eef6ee;padding:.5em}button{cursor:pointer}"""
@@ -38,28 +34,6 @@ table{border-collapse:collapse;margin:.4em 0 1.4em}td,th{border:1px solid #ccd;p
 class CrossSite(GatewayError):
     code = "cross_site_refused"
     http_status = 403
-
-
-class Sessions:
-    """Signed-in operators of one gateway: session id -> (CSRF token, expiry)."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, tuple[str, float]] = {}
-
-    def start(self) -> str:
-        now = time.time()
-        self._open = {k: v for k, v in self._open.items() if v[1] > now}
-        session = secrets.token_urlsafe(32)
-        self._open[session] = (secrets.token_urlsafe(32), now + SESSION_S)
-        return session
-
-    def csrf(self, session: str) -> str | None:
-        """The session's CSRF token, or None when there is no such live session."""
-        found = self._open.get(session)
-        return found[0] if found is not None and found[1] > time.time() else None
-
-
-SESSIONS = web.AppKey("operator_sessions", Sessions)
 
 
 def _page(title: str, body: str) -> web.Response:
@@ -71,15 +45,10 @@ def _page(title: str, body: str) -> web.Response:
                                  "Cache-Control": "no-store"})
 
 
-def _session(request: web.Request) -> str | None:
-    """The session's CSRF token, or None when not signed in."""
-    return request.app[SESSIONS].csrf(request.cookies.get(COOKIE, ""))
-
-
 async def login_form(_request: web.Request) -> web.Response:
     return _page("Sign in", '<h1>hotline-gateway operator sign-in</h1><form method="post" action="/status/login">'
-                 '<label>Operator token <input type="password" name="token" autocomplete="off"></label> '
-                 '<button type="submit">Sign in</button></form>')
+                 '<label>Operator password <input type="password" name="password" autocomplete="current-password">'
+                 '</label> <button type="submit">Sign in</button></form>')
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -92,15 +61,17 @@ async def _form(request: web.Request) -> dict[str, str]:
 async def login(request: web.Request) -> web.StreamResponse:
     _same_site(request)  # no signing a victim's browser into our session from another site
     form = await _form(request)
-    expected = services(request).config.intake_token
-    if not expected:
-        raise VerificationError("operator sign-in is disabled: no intake_token configured", code="intake_disabled")
-    if not hmac.compare_digest(str(form.get("token", "")).encode(), expected.encode()):
-        raise VerificationError("wrong operator token", code="bad_token")
-    response = web.Response(status=303, headers={"Location": "/status"})
-    response.set_cookie(COOKIE, request.app[SESSIONS].start(), httponly=True, samesite="Strict",
-                        secure=request.secure, max_age=SESSION_S, path="/status")
-    return response
+    return await operator_auth.sign_in(request, services(request), str(form.get("password", "")))
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    _same_site(request)
+    svc = services(request)
+    csrf = await operator_auth.csrf_of(request, svc)
+    form = await _form(request)
+    if csrf is not None and not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf.encode()):
+        raise CrossSite("missing or wrong CSRF token")
+    return await operator_auth.sign_out(request, svc)
 
 
 def _when(epoch: float | None) -> str:
@@ -108,15 +79,15 @@ def _when(epoch: float | None) -> str:
 
 
 async def status(request: web.Request) -> web.StreamResponse:
-    csrf = _session(request)
+    svc = services(request)
+    csrf = await operator_auth.csrf_of(request, svc)
     if csrf is None:
         raise web.HTTPSeeOther("/status/login")
-    svc = services(request)
     stats, circuits = await svc.store.partner_status(), await svc.store.circuits()
     rows = []
     for pid in sorted(set(svc.config.partners) | set(stats)):
         st = stats.get(pid)
-        circuit = circuits.get(pid, "closed")
+        circuit = circuits.get(pid, ("closed", 0))[0]
         rows.append(f"<tr><td>{escape(pid)}</td><td class='{escape(circuit)}'>{escape(circuit)}</td>"
                     f"<td>{st.queued if st else 0}</td><td>{st.in_flight if st else 0}</td>"
                     f"<td>{st.delivered if st else 0}</td><td>{st.dead if st else 0}</td>"
@@ -142,6 +113,8 @@ async def status(request: web.Request) -> web.StreamResponse:
                        f"<td>{escape(format_timestamp(e.not_after))}</td></tr>" for owner, e in keys)
     notice = request.query.get("requeued")
     body = (f"<h1>{escape(svc.config.id)} — gateway status</h1>"
+            f"<form method='post' action='/status/logout'><input type='hidden' name='csrf' value='{escape(csrf)}'>"
+            "<button type='submit' id='logout'>Sign out</button></form>"
             + (f"<p class='msg' id='notice'>Requeued {escape(notice)} dead letter(s).</p>" if notice else "")
             + "<h2>Partners</h2><table id='partners'><tr><th>partner</th><th>circuit</th><th>queued</th>"
             "<th>in flight</th><th>delivered</th><th>dead</th><th>last error</th></tr>" + "".join(rows) + "</table>"
@@ -165,7 +138,8 @@ def _same_site(request: web.Request) -> None:
 
 async def requeue(request: web.Request) -> web.StreamResponse:
     _same_site(request)
-    csrf = _session(request)
+    svc = services(request)
+    csrf = await operator_auth.csrf_of(request, svc)
     if csrf is None:
         raise VerificationError("sign in first", code="not_signed_in")
     form = await _form(request)
@@ -174,7 +148,6 @@ async def requeue(request: web.Request) -> web.StreamResponse:
     message_id = str(form.get("message_id", ""))
     if not message_id:  # an empty id would mean "every dead letter" to the store
         raise ValidationError([FieldProblem("message_id", "required: the dead letter to requeue")])
-    svc = services(request)
     count = await svc.store.requeue_dead(message_id=message_id, deadline_s=svc.config.delivery.deadline_s)
     for pid in svc.config.partners:
         request.app[WORKER].wake(pid)
@@ -182,8 +155,9 @@ async def requeue(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app[SESSIONS] = Sessions()
+    app[operator_auth.THROTTLE] = operator_auth.Throttle()
     app.router.add_get("/status/login", login_form)
     app.router.add_post("/status/login", login)
+    app.router.add_post("/status/logout", logout)
     app.router.add_get("/status", status)
     app.router.add_post("/status/requeue", requeue)

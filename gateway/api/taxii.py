@@ -24,8 +24,9 @@ from hotline_gateway.api.messages import read_body
 from hotline_gateway.api.state import services
 from hotline_gateway.config import Partner
 from hotline_gateway.core.errors import BadInput, GatewayError, NotFound, UnsupportedMediaType, VerificationError
-from hotline_gateway.core.model import format_timestamp
 from hotline_gateway.core.schema import validate_case
+from hotline_gateway.core.timefmt import format_timestamp
+from hotline_gateway.pipeline.authorise import bind_to_sender
 from hotline_gateway.pipeline.outbox import record
 from hotline_gateway.store.records import DeliveryState
 from hotline_gateway.taxii.envelope import Cursor, page, parse_taxii_time, taxii_time
@@ -171,6 +172,7 @@ async def add_objects(request: web.Request) -> web.Response:
         for case in cases:
             validate_case(case)
         svc = services(request)
+        bind_to_sender(cases, partner.id, svc.config.id)
         await svc.acceptor.accept(svc.acceptor.build(cases, partner.id))
         outcome = {"status": "complete", "total_count": len(ids), "success_count": len(ids), "failure_count": 0,
                    "pending_count": 0, "successes": [{"id": i} for i in ids]}

@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     )
     p.add_argument("--cases", type=int, default=200, help="how many synthetic cases (default 200)")
     p.add_argument("--seed", type=int, default=2026, help="seed of the synthetic cases")
-    p.add_argument("--workdir", type=Path, help="keep configs, keys and stores here instead of a temporary directory")
+    p.add_argument("--workdir", type=Path, metavar="DIR",
+                   help="keep each gateway's config, keys and SQLite store in DIR to inspect afterwards "
+                        "(default: a temporary directory, removed at the end)")
     p.set_defaults(run=run)
 
 

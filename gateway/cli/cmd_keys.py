@@ -1,9 +1,11 @@
-"""``keys generate | list | rotate | export``: our signing keys and the JWKS we hand to partners."""
+"""``keys generate | list | rotate | export | fingerprint | import``: our signing keys, the JWKS we hand to
+partners, and the partners' JWKS we trust once their fingerprints were read to us out of band."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -13,6 +15,7 @@ from hotline_gateway.cli.output import emit, table
 
 if TYPE_CHECKING:
     from hotline_gateway.crypto.keydir import KeyDirectory
+    from hotline_gateway.crypto.keyimport import KeyInfo
     from hotline_gateway.crypto.keys import SigningKey
 
 
@@ -46,7 +49,8 @@ def _time(text: str) -> datetime:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("keys", parents=[common], help="manage signing keys: generate, list, rotate, export")
+    p = sub.add_parser("keys", parents=[common],
+                       help="manage keys: generate, list, rotate, export; fingerprint and import partners' keys")
     keys_sub = p.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
 
     g = keys_sub.add_parser("generate", parents=[common], help="create a signing key (private file mode 0600)")
@@ -77,6 +81,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     e.add_argument("-o", "--output", metavar="FILE", help="output file (default: standard output)")
     e.add_argument("--include-expired", action="store_true", help="keep keys whose not_after has passed")
     e.set_defaults(run=run_export)
+
+    f = keys_sub.add_parser("fingerprint", parents=[common],
+                            help="print each key's fingerprint, to read to a partner (or check theirs) out of band")
+    f.add_argument("source", metavar="DIR|JWKS", help="a key directory, or a JWKS file (ours or a partner's)")
+    f.set_defaults(run=run_fingerprint)
+
+    i = keys_sub.add_parser("import", parents=[common],
+                            help="trust a partner's JWKS once its fingerprints match those read out of band")
+    i.add_argument("source", metavar="JWKS", help="the partner's exported JWKS (keys export, or its /.well-known URL)")
+    i.add_argument("--to", dest="target", required=True, metavar="PATH",
+                   help="the partner's key folder or .json file, as named by its `keys` entry in the config")
+    i.add_argument("--fingerprint", dest="expect", action="append", default=[], metavar="FP",
+                   help="a fingerprint read to you out of band (base64url or hex); repeat for each key")
+    i.add_argument("--owner", metavar="ID", help="refuse keys that name another party than ID")
+    i.set_defaults(run=run_import)
 
 
 def _describe(keys: KeyDirectory, key: SigningKey) -> dict[str, Any]:
@@ -171,4 +190,29 @@ def run_export(args: argparse.Namespace) -> int:
     write_output(args.output, document)
     emit(args, {"output": args.output, "keys": len(jwks["keys"])},
          f"wrote {len(jwks['keys'])} public key(s) to {args.output}")
+    return 0
+
+
+def _key_lines(keys: list[KeyInfo]) -> list[str]:
+    return [f"{k.kid}  owner {k.owner or '-'}  valid {k.not_before} to {k.not_after}\n"
+            f"  fingerprint {k.fingerprint}\n  read aloud  {k.spoken}" for k in keys]
+
+
+def run_fingerprint(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keydir import KeyDirectory
+    from hotline_gateway.crypto.keyimport import KeyInfo
+
+    keys = [KeyInfo.of(e) for e in KeyDirectory.load(args.source).entries()]
+    emit(args, {"keys": [vars(k) for k in keys]}, "\n".join(_key_lines(keys)) or "no keys")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keyimport import import_partner_keys
+
+    result = import_partner_keys(Path(args.source), Path(args.target), expect=args.expect, owner=args.owner)
+    lines = [f"trusted {len(result.keys)} key(s) in {result.target}", *_key_lines(result.keys)]
+    lines += [f"new key {k}" for k in result.added] + [f"no longer held: {k}" for k in result.removed]
+    emit(args, {"target": str(result.target), "keys": [vars(k) for k in result.keys], "added": result.added,
+                "removed": result.removed, "unchanged": result.unchanged}, "\n".join(lines))
     return 0

@@ -30,6 +30,9 @@ def _day(text: str, flag: str) -> date:
 
 def run_report(args: argparse.Namespace) -> int:
     from hotline_gateway import config as config_mod
+    from hotline_gateway.cli import aio
+    from hotline_gateway.store import open_store
+    from hotline_gateway.store.report_records import ReportCase, ReportDelivery
 
     config = config_mod.load(args.config)
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
@@ -38,11 +41,23 @@ def run_report(args: argparse.Namespace) -> int:
     if not config.db_path.exists():
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
     # Imported here: matplotlib costs every other command ~40 MB and a noticeable start-up time.
-    from hotline_gateway.report.figures import compute
+    from hotline_gateway.report.figures import compute, period_bounds
     from hotline_gateway.report.html import render
 
-    figures = compute(config.db_path, config.id, start, end)
-    data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" \
+    lo, hi = period_bounds(start, end)
+
+    async def read() -> tuple[list[ReportCase], list[ReportDelivery]]:
+        store = await open_store(config.db_path, recover=False)
+        try:
+            return await store.report_cases(lo, hi), await store.report_deliveries(lo, hi)
+        finally:
+            await store.close()
+
+    cases, deliveries = aio.run(read())
+    kinds = {p.id: p.kind for p in config.partners.values()}
+    figures = compute(cases, deliveries, config.id, start, end, kinds)
+    # --json (every command's machine-readable switch) means the JSON figures here too, not HTML
+    data = orjson.dumps(figures.as_dict(), option=orjson.OPT_INDENT_2) if args.format == "json" or args.json \
         else render(figures).encode("utf-8")
     write_output(args.output, data)
     return 0

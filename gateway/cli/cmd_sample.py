@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from hotline_gateway.core.errors import BadInput
+from hotline_gateway.core.timefmt import parse_timestamp
 
 #: lines gathered before each write: fewer system calls without holding much in memory
 _BATCH = 512
@@ -38,8 +39,6 @@ def _seed(text: str) -> int:
 
 
 def _now(text: str) -> datetime:
-    from hotline_gateway.core.model import parse_timestamp
-
     try:
         return parse_timestamp(text)
     except ValueError:

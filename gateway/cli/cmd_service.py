@@ -6,16 +6,18 @@ import argparse
 import asyncio
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotline_gateway.cli.output import emit, table
 from hotline_gateway.core.errors import BadInput
+from hotline_gateway.core.files import private_dir
 
 if TYPE_CHECKING:
-    from hotline_gateway.config import Config
-    from hotline_gateway.store.sqlite import SqliteStore
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.store.interface import Store
 
 INIT_TEMPLATE = """\
 # hotline-gateway configuration written by `hotline-gateway init`.
@@ -24,12 +26,13 @@ INIT_TEMPLATE = """\
 [gateway]
 id = "{id}"                 # our party id, as partners know us
 country = "{country}"       # where we are: decides what is hosted "at home"
-role = "hotline"
-host = "127.0.0.1"
+role = "{role}"
+host = "127.0.0.1"            # plain HTTP: listen on loopback, with a TLS proxy in front (docs/deploy.md)
 port = {port}
-data_dir = "data"           # the SQLite store lives here
+{public_url}data_dir = "data"           # the SQLite store lives here
 keys_dir = "keys"           # our key directory: keyring.json (public) and *.key (private, 0600)
 intake_token_file = "intake.token"   # bearer token of the local case system (POST /v1/cases)
+operator_password_file = "operator.scrypt"  # status page sign-in: hotline-gateway operator set-password
 max_body_bytes = 1048576
 clock_skew_s = 300
 
@@ -50,7 +53,7 @@ concurrency = 4
 # transport = "native-http"
 # keys = "partners/DE-HOTLINE"
 # categories = ["csam", "csem", "ncii"]
-# tlp_max = "amber"
+# tlp_max = "amber"          # highest TLP it may receive: cases marked above stay here
 # receive_reporter = false
 
 # Routing: without [[routes]] blocks the national-hotline defaults apply (see README: Routing).
@@ -63,6 +66,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument("--id", default="XX-HOTLINE", help="our party id (default: XX-HOTLINE)")
     p.add_argument("--country", default="XX", help="our ISO 3166 country code")
     p.add_argument("--port", type=int, default=8443)
+    p.add_argument("--role", choices=("hotline", "law_enforcement", "network"), default="hotline")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the address partners use, e.g. https://gateway.hotline.example (the TLS proxy in front)")
     p.set_defaults(run=run_init)
 
     p = sub.add_parser("serve", parents=[common], help="run the gateway until SIGTERM")
@@ -75,8 +81,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
     p = sub.add_parser("audit", parents=[common], help="audit trail commands")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
-    v = audit_sub.add_parser("verify", parents=[common], help="check the audit hash chain; names the first bad entry")
+    v = audit_sub.add_parser("verify", parents=[common],
+                             help="check the hash chain, the case documents and payloads it covers, and its signed "
+                                  "checkpoints; names the first bad entry")
     v.add_argument("--config", required=True, metavar="FILE")
+    v.add_argument("--witnesses", action="store_true",
+                   help="also ask partner gateways for the checkpoints of ours they hold, and hold the chain "
+                        "against them (detects a truncated or rewritten chain even when our key was used)")
     v.set_defaults(run=run_audit_verify)
 
     p = sub.add_parser("retry", parents=[common], help="put dead letters back in the queue")
@@ -93,7 +104,7 @@ def run_init(args: argparse.Namespace) -> int:
     cfg = root / "config.toml"
     if cfg.exists():
         raise BadInput(f"{cfg}: already exists; not overwriting")
-    (root / "data").mkdir(parents=True, exist_ok=True)
+    private_dir(root / "data")
     (root / "partners").mkdir(exist_ok=True)
     kid = f"{args.id}-{time.strftime('%Y%m%d')}"
     generate(root / "keys", kid, owner=args.id)
@@ -101,7 +112,10 @@ def run_init(args: argparse.Namespace) -> int:
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(32) + "\n")
-    cfg.write_text(INIT_TEMPLATE.format(id=args.id, country=args.country, port=args.port), encoding="utf-8")
+    public_url = (f'public_url = "{args.public_url}"   # what partners call; signatures are checked against it\n'
+                  if args.public_url else "")
+    cfg.write_text(INIT_TEMPLATE.format(id=args.id, country=args.country, port=args.port, role=args.role,
+                                        public_url=public_url), encoding="utf-8")
     config_mod.load(cfg)  # what we write must load
     emit(args, {"config": str(cfg), "kid": kid, "intake_token_file": str(token_file)},
          f"wrote {cfg}\nsigning key {kid} in {root / 'keys'}\nintake token in {token_file}\n"
@@ -110,22 +124,32 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from hotline_gateway import config as config_mod
-    from hotline_gateway.service import serve
+    from hotline_gateway.cli.startup import listen_error, startup_info, startup_text
+    from hotline_gateway.service import RunningGateway, serve
+    from hotline_gateway.transports import registry as transports
 
-    config = config_mod.load(args.config)
-    asyncio.run(serve(config))
+    config = transports.load(args.config)
+
+    def ready(gw: RunningGateway) -> None:
+        info = startup_info(gw)
+        emit(args, info, startup_text(info))
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve(config, on_ready=ready))
+    except OSError as exc:
+        raise listen_error(config, exc) from None
     return 0
 
 
-async def _with_store(config_file: str) -> tuple[Config, SqliteStore]:
-    from hotline_gateway import config as config_mod
-    from hotline_gateway.store.sqlite import SqliteStore
+async def _with_store(config_file: str) -> tuple[config_mod.Config, Store]:
+    from hotline_gateway.store import open_store
+    from hotline_gateway.transports import registry as transports
 
-    config = config_mod.load(config_file)
+    config = transports.load(config_file)
     if not config.db_path.exists():
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
-    return config, await SqliteStore.open(config.db_path, recover=False)
+    return config, await open_store(config.db_path, recover=False)
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -144,7 +168,7 @@ def run_status(args: argparse.Namespace) -> int:
                 "partner": pid, "queued": st.queued if st else 0, "in_flight": st.in_flight if st else 0,
                 "delivered": st.delivered if st else 0, "dead": st.dead if st else 0,
                 "oldest_queued_s": round(now - st.oldest_queued_at, 1) if st and st.oldest_queued_at else None,
-                "last_error": st.last_error if st else None, "circuit": circuits.get(pid, "closed"),
+                "last_error": st.last_error if st else None, "circuit": circuits.get(pid, ("closed", 0))[0],
             })
         rows = [[str(d["partner"]), str(d["queued"]), str(d["in_flight"]), str(d["delivered"]), str(d["dead"]),
                  str(d["circuit"]), str(d["last_error"] or "")[:60]] for d in data]
@@ -156,20 +180,33 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
-    from hotline_gateway.store.audit import AuditBroken
+    from hotline_gateway.crypto.keyring import KeyRing
+    from hotline_gateway.crypto.partner_keys import PartnerKeys
+    from hotline_gateway.pipeline.audit_verify import verify_local, verify_witnesses
 
     async def go() -> int:
-        _, store = await _with_store(args.config)
+        config, store = await _with_store(args.config)
         try:
-            summary = await store.verify_audit()
-        except AuditBroken as exc:
-            emit(args, {"ok": False, "first_bad_entry": exc.seq, "reason": exc.message}, f"BROKEN: {exc.message}")
-            return 1
+            keyring = KeyRing(config.keys_dir)
+            report = await verify_local(store, keyring.keys, config.id)
+            if args.witnesses:
+                gateways = [p for p in config.partners.values() if p.transport == "native-http"]
+                await verify_witnesses(config, store, keyring, PartnerKeys(config.partner_key_paths()), report,
+                                       gateways)
         finally:
             await store.close()
-        emit(args, {"ok": True, "entries": summary.entries, "head": summary.head},
-             f"ok: {summary.entries} entries, head {summary.head}")
-        return 0
+        data = report.as_dict()
+        lines = [f"{'ok' if report.ok else 'BROKEN'}: {report.entries} entries, head {report.head or '-'}, "
+                 f"{report.checkpoints} signed checkpoint(s)"]
+        lines += [f"  witnessed by {p}: {n} checkpoint(s)" for p, n in report.witnessed.items()]
+        lines += [f"  problem: {m}" for m in report.problems] + [f"  warning: {m}" for m in report.warnings]
+        if report.problems:
+            first = next((int(m.split()[2].rstrip(":")) for m in report.problems if m.startswith("audit entry ")),
+                         None)
+            data["first_bad_entry"] = first
+            data["reason"] = report.problems[0]
+        emit(args, data, "\n".join(lines))
+        return 0 if report.ok else 1
 
     return asyncio.run(go())
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from hotline_gateway.core.errors import BadInput
+from hotline_gateway.core.files import atomic_write
 
 
 def read_input(name: str) -> bytes:
@@ -28,6 +29,6 @@ def write_output(name: str | None, data: bytes) -> None:
         sys.stdout.flush()
         return
     try:
-        Path(name).write_bytes(data)
+        atomic_write(Path(name), data)  # what we write may hold case data: owner-only, never through a link
     except OSError as exc:
         raise BadInput(f"{name}: cannot write ({exc.strerror})") from None

@@ -23,17 +23,22 @@ Command = Callable[[argparse.Namespace], int]
 
 def _modules() -> list[ModuleType]:
     from hotline_gateway.cli import (
+        cmd_backup,
         cmd_demo,
+        cmd_doctor,
         cmd_formats,
         cmd_import,
         cmd_keys,
+        cmd_operator,
         cmd_report,
+        cmd_route,
         cmd_sample,
         cmd_service,
         cmd_sign,
     )
 
-    return [cmd_demo, cmd_service, cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
+    return [cmd_demo, cmd_service, cmd_operator, cmd_doctor, cmd_backup, cmd_route, cmd_import, cmd_report,
+            cmd_keys, cmd_sign, cmd_formats, cmd_sample]
 
 
 def build_parser() -> argparse.ArgumentParser:

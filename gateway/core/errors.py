@@ -7,8 +7,10 @@
     │   ├── ConfigError               a configuration file or option is wrong
     │   ├── KeyFileError              a key file is malformed or unreadable
     │   │   └── InsecureKeyFile       a private key readable by group or world
+    │   ├── InsecureFile              a store (or other private file) readable by group or world
     │   ├── PayloadTooLarge (413) / UnsupportedMediaType (415) / MediaRefused (422)
     │   └── EncodeError               the target format cannot carry this case (exit 1)
+    ├── NotAuthorised (403)           authenticated, but this party may not do this
     ├── VerificationError             provenance could not be proven (401 unless noted)
     │   ├── UnknownKey / KeyNotYetValid / KeyExpired
     │   ├── BadSignature / MalformedSignature / MissingSignature
@@ -100,6 +102,12 @@ class InsecureKeyFile(KeyFileError):
     code = "insecure_key_file"
 
 
+class InsecureFile(BadInput):
+    """A file or folder holding personal data or secrets that other users could read."""
+
+    code = "insecure_file"
+
+
 class PayloadTooLarge(BadInput):
     code = "payload_too_large"
     http_status = 413
@@ -115,6 +123,13 @@ class MediaRefused(BadInput):
 
     code = "media_refused"
     http_status = 422
+
+
+class NotAuthorised(GatewayError):
+    """The caller proved who it is, but may not do this (authenticated is not authorised)."""
+
+    code = "not_authorised"
+    http_status = 403
 
 
 class VerificationError(GatewayError):

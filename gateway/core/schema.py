@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 import re
 from pathlib import Path
@@ -23,6 +24,9 @@ from hotline_gateway.core.model import Case, dump_case
 from hotline_gateway.schemas import path as schema_path
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
+#: a refusal explains at most this many errors: explaining costs pure-Python time, and a hostile
+#: document can hold millions of mistakes; the sender fixes these and learns of the next ones
+MAX_EXPLAINED = 50
 
 
 def _problem(error: jsonschema.ValidationError) -> FieldProblem:
@@ -62,7 +66,8 @@ class SchemaValidator:
         if self._fast.is_valid(doc):
             return []
         by_path: dict[str, list[str]] = {}
-        for p in sorted({_problem(e) for e in self._explainer.iter_errors(doc)}, key=lambda p: (p.path, p.message)):
+        errors = itertools.islice(self._explainer.iter_errors(doc), MAX_EXPLAINED)
+        for p in sorted({_problem(e) for e in errors}, key=lambda p: (p.path, p.message)):
             by_path.setdefault(p.path, []).append(p.message)
         problems = [FieldProblem(path, "; ".join(messages)) for path, messages in by_path.items()]
         # The two validators can disagree on formats; the fast one is authoritative for "invalid".

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from hotline_gateway.core.model import ActionType, parse_timestamp
+from hotline_gateway.core.model import ActionType
+from hotline_gateway.core.timefmt import parse_timestamp
 
 #: an item with one of these actions is gone from where it was reported: no further notice for it
 REMOVED = frozenset({ActionType.CONTENT_REMOVED.value, ActionType.CONTENT_UNAVAILABLE.value})

@@ -34,17 +34,28 @@ class PartnerKeys:
             return -1.0
 
     def refresh(self) -> None:
+        """Reload the keyrings whose files changed. A keyring may list only its own partner's keys: one
+        that lists a key id another partner already holds is refused — at start-up as a configuration
+        error naming the file, later by keeping the last good copy in force (and logging why), so one
+        bad file never stops the other partners' traffic or leaks who our partners are."""
         with self._lock:
-            owner: dict[str, str] = {}
             for pid, path in self._paths.items():
                 stamp = self._stamp(path)
                 cached = self._dirs.get(pid)
-                if cached is None or cached[0] != stamp:
-                    self._dirs[pid] = (stamp, self._load(pid, path, cached))
-                for entry in self._dirs[pid][1].entries():
-                    if owner.setdefault(entry.kid, pid) != pid:
-                        raise ConfigError(f"key id {entry.kid!r} belongs to both {owner[entry.kid]} and {pid}")
-            self._owner = owner
+                if cached is not None and cached[0] == stamp:
+                    continue
+                candidate = self._load(pid, path, cached)
+                taken = sorted(e.kid for e in candidate.entries() if self._owner.get(e.kid, pid) != pid)
+                if taken:
+                    if cached is None:
+                        raise ConfigError(f"{path}: key id {taken[0]!r} belongs to another partner; a partner's "
+                                          f"keyring may list only that partner's own keys")
+                    log.error("partner_keys.refused", partner=pid, reason="lists another partner's key id")
+                    self._dirs[pid] = (stamp, cached[1])
+                    continue
+                self._dirs[pid] = (stamp, candidate)
+                self._owner = {kid: owner for kid, owner in self._owner.items() if owner != pid}
+                self._owner.update({e.kid: pid for e in candidate.entries()})
 
     @staticmethod
     def _load(pid: str, path: Path, cached: tuple[float, KeyDirectory] | None) -> KeyDirectory:
@@ -71,7 +82,7 @@ class PartnerKeys:
         """The partner's keys as its file says now: one stat per call, a reload only when the file changed."""
         path = self._paths.get(partner_id)
         if path is None:
-            raise UnknownKey(f"no keys configured for partner {partner_id!r}")
+            raise UnknownKey("no keys configured for this partner")
         stamp = self._stamp(path)
         cached = self._dirs[partner_id]
         if cached[0] != stamp:

@@ -1,12 +1,15 @@
 """Accept: the transactional heart. Validated cases are routed, encoded and signed for every destination,
 and the case, its outbox rows and their audit entries are committed together, before anyone is told "yes".
+
+``build`` is CPU only (routing, encoding, signing) and runs off the event loop; ``commit`` writes
+one or more intakes in one transaction and wakes the delivery lanes of every partner that got work.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,14 +19,15 @@ import orjson
 from hotline_gateway.config import Config
 from hotline_gateway.core.errors import EncodeError
 from hotline_gateway.core.log import get_logger
-from hotline_gateway.core.model import Case, MessageType, dump_case, format_timestamp
+from hotline_gateway.core.model import Case, MessageType, dump_case
 from hotline_gateway.core.takedown import removed_items
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.pipeline.encode import encode_for, project
 from hotline_gateway.pipeline.route import Decision, Router
 from hotline_gateway.pipeline.sign import payload_digest, sign_payload
-from hotline_gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, StoredCase
-from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.store.interface import Store
+from hotline_gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, IntakeResult, StoredCase
 
 log = get_logger("hotline_gateway.accept")
 
@@ -39,7 +43,7 @@ class AcceptResult:
 
 
 class Acceptor:
-    def __init__(self, config: Config, store: SqliteStore, keyring: KeyRing, wake: Callable[[str], None]) -> None:
+    def __init__(self, config: Config, store: Store, keyring: KeyRing, wake: Callable[[str], None]) -> None:
         self.config = config
         self.store = store
         self.keyring = keyring
@@ -48,12 +52,11 @@ class Acceptor:
 
     def build(
         self,
-        cases: list[Case],
+        cases: Sequence[Case],
         origin: str,
         *,
-        inbound: list[InboundRecord] | None = None,
+        inbound: InboundRecord | None = None,
         message_id: str | None = None,
-        nonce: tuple[str, str, int] | None = None,
         docs: dict[str, dict[str, Any]] | None = None,
     ) -> Intake:
         """Everything to commit for these cases (CPU only: routing, encoding, signing). ``docs`` holds the
@@ -62,7 +65,7 @@ class Acceptor:
         at = datetime.now(UTC)
         key = self.keyring.signing_key
         deadline = now + self.config.delivery.deadline_s
-        intake = Intake(inbound=list(inbound or []), nonce=nonce)
+        intake = Intake(inbound=inbound)
         built: set[str] = set()
         for case in cases:
             case_id = str(case.case_id)
@@ -112,19 +115,42 @@ class Acceptor:
             intake.audit += queued
         return intake
 
-    async def accept(self, intake: Intake) -> AcceptResult:
+    async def commit(self, intakes: Sequence[Intake], *, nonce: tuple[str, str, int] | None = None
+                     ) -> list[IntakeResult]:
         started = time.perf_counter()
-        fresh = await self.store.commit_intake(intake)
-        partners = {d.partner for d in intake.deliveries}
-        for partner in partners:
-            self.wake(partner)
+        results = await self.store.commit_intakes(intakes, nonce=nonce)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
-        for case, new in zip(intake.cases, fresh, strict=True):
-            log.info("case.accepted", case_id=case.case_id, origin=case.origin, message_id=case.message_id,
-                     new=new, duration_ms=duration_ms)
-        stored = {c.case_id for c, new in zip(intake.cases, fresh, strict=True) if new}
-        for d in intake.deliveries:
-            if d.case_id in stored:
-                log.info("message.queued", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
-                         format=d.format, transport=d.transport)
-        return AcceptResult([c.case_id for c in intake.cases], fresh, len(intake.deliveries))
+        woken: set[str] = set()
+        for intake, result in zip(intakes, results, strict=True):
+            if result.duplicate_of is not None:
+                continue
+            stored = {c.case_id for c, new in zip(intake.cases, result.fresh, strict=True) if new}
+            for case, new in zip(intake.cases, result.fresh, strict=True):
+                log.info("case.accepted", case_id=case.case_id, origin=case.origin, message_id=case.message_id,
+                         new=new, duration_ms=duration_ms)
+            _warn_routed_nowhere(intake, stored)
+            for d in intake.deliveries:
+                if d.case_id in stored:
+                    woken.add(d.partner)
+                    log.info("message.queued", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
+                             format=d.format, transport=d.transport)
+        for partner in woken:
+            self.wake(partner)
+        return results
+
+    async def accept(self, intake: Intake) -> AcceptResult:
+        """Commit one submission of our own case system (or a polled partner's report)."""
+        [result] = await self.commit([intake])
+        return AcceptResult([c.case_id for c in intake.cases], result.fresh, len(intake.deliveries))
+
+
+def _warn_routed_nowhere(intake: Intake, stored: set[str]) -> None:
+    """A case of our own that goes nowhere is said on the console with the routing reasons, not left silent:
+    on a first deployment it is nearly always a policy (a TLP ceiling, a category) or a missing partner."""
+    sent = {d.case_id for d in intake.deliveries}
+    for case in intake.cases:
+        if case.origin != "local" or case.case_id not in stored or case.case_id in sent:
+            continue
+        reasons = sorted({f"{d['destination'] or d['rule']}: {d['reason']}" for d in orjson.loads(case.routing)})
+        log.warning("case.routed_nowhere", case_id=case.case_id, reasons="; ".join(reasons),
+                    explain="hotline-gateway route --config FILE CASE.json shows each rule and policy")

@@ -15,21 +15,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from hotline_gateway.config import Config, Partner
-from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError
+from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.takedown import NOTICE_ACTION
 from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import NOTICE_KINDS
 from hotline_gateway.pipeline.outbox import fail, record
-from hotline_gateway.store.case_updates import withdraw_removed
+from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.store.sqlite import SqliteStore
 from hotline_gateway.transports.base import Transport
 
 log = get_logger("hotline_gateway.deliver")
-
-#: transports where the partner pulls: no delivery lane pushes to it
-PULL_TRANSPORTS = frozenset({"taxii"})
 
 
 class Circuit(StrEnum):
@@ -75,7 +71,7 @@ class CircuitBreaker:
 
 
 class DeliveryWorker:
-    def __init__(self, config: Config, store: SqliteStore, transports: dict[str, Transport],
+    def __init__(self, config: Config, store: Store, transports: dict[str, Transport],
                  metrics: Metrics | None = None) -> None:
         self.config = config
         self.metrics = metrics
@@ -101,12 +97,24 @@ class DeliveryWorker:
         if event is not None:
             event.set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start the lanes; each partner's breaker starts where the store says it was (an open circuit
+        stays open until its reset time has passed and a probe succeeds), so what operators see after a
+        restart is the truth, not an assumption."""
+        for pid, (circuit, failures) in (await self.store.circuits()).items():
+            breaker = self.breakers.get(pid)
+            if breaker is None:
+                continue
+            try:
+                self._published[pid] = Circuit(circuit)
+            except ValueError:
+                continue
+            if circuit == Circuit.OPEN.value:
+                breaker.failures = max(failures, breaker.threshold)
+                breaker.opened_at = time.monotonic()
         self._running = True
         for partner in self.config.partners.values():
-            if partner.transport in PULL_TRANSPORTS:
-                continue  # the partner fetches its outbox itself (TAXII)
-            if partner.transport not in self.transports:
+            if partner.transport not in self.transports:  # a pull transport (TAXII): the partner fetches
                 log.warning("partner.no_transport", partner=partner.id, transport=partner.transport)
                 continue
             for lane in range(self.config.delivery.concurrency):
@@ -166,11 +174,18 @@ class DeliveryWorker:
                 log.exception("lane.failed", partner=partner.id, lane=lane)
                 await asyncio.sleep(1.0)
 
+    async def _failed(self, partner: Partner, breaker: CircuitBreaker, batch: list[Delivery],
+                      exc: DeliveryError) -> None:
+        breaker.failure()
+        log.info("batch.failed", partner=partner.id, size=len(batch), error=exc.code, circuit=breaker.state.value)
+        await fail(self.store, batch, exc, self.config.delivery, metrics=self.metrics)
+        await self._publish(partner.id, breaker)
+
     async def _send(self, partner: Partner, transport: Transport, breaker: CircuitBreaker,
                     batch: list[Delivery]) -> None:
         started = time.perf_counter()
         if partner.kind in NOTICE_KINDS:
-            batch, withdrawn = await withdraw_removed(self.store, batch)
+            batch, withdrawn = await self.store.withdraw_removed(batch)
             for d in withdrawn:
                 log.info("message.withdrawn", message_id=d.message_id, case_id=d.case_id, partner=partner.id)
                 if self.metrics is not None:
@@ -189,12 +204,21 @@ class DeliveryWorker:
             await fail(self.store, batch, exc, self.config.delivery, metrics=self.metrics)
             return
         except DeliveryError as exc:
-            breaker.failure()
-            log.info("batch.failed", partner=partner.id, size=len(batch), error=exc.code, circuit=breaker.state.value)
-            await fail(self.store, batch, exc, self.config.delivery, metrics=self.metrics)
-            await self._publish(partner.id, breaker)
+            await self._failed(partner, breaker, batch, exc)
             return
-        breaker.success()
+        except Exception as exc:
+            # A transport bug or an answer nobody foresaw: the batch is a failed attempt, retried, never
+            # stranded as claimed until a restart.
+            log.exception("transport.crashed", partner=partner.id, transport=partner.transport)
+            await self._failed(partner, breaker, batch,
+                               TransientDeliveryError(f"{partner.transport} failed: {type(exc).__name__}"))
+            return
+        # Transports that answer per message (https, smtp, the APIs) report an unreachable partner per
+        # message: when every message of the batch failed transiently, that counts against the circuit.
+        if outcomes and all(isinstance(o.error, TransientDeliveryError) for o in outcomes):
+            breaker.failure()
+        else:
+            breaker.success()
         await self._publish(partner.id, breaker)
         delivered, failed = await record(self.store, outcomes, self.config.delivery,
                                          notice=NOTICE_ACTION.get(partner.kind), by=self.config.id,

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from hotline_gateway.config import DeliverySettings
 from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError
 from hotline_gateway.core.log import get_logger
-from hotline_gateway.core.model import ActionType, format_timestamp
+from hotline_gateway.core.model import ActionType
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.metrics import Metrics
-from hotline_gateway.store.case_updates import deliver_with_notices
+from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import AuditEntry, Delivery
-from hotline_gateway.store.sqlite import SqliteStore
 from hotline_gateway.transports.base import Outcome
 
 log = get_logger("hotline_gateway.outbox")
@@ -30,7 +30,7 @@ def backoff(attempts: int, settings: DeliverySettings, rng: random.Random | None
     return settings.base_delay_s / 2 + (rng or random).uniform(0, cap)
 
 
-async def record(store: SqliteStore, outcomes: list[Outcome], settings: DeliverySettings, *,
+async def record(store: Store, outcomes: list[Outcome], settings: DeliverySettings, *,
                  notice: ActionType | None = None, by: str = "", metrics: Metrics | None = None) -> tuple[int, int]:
     """Write the results of one attempt; returns (delivered, failed).
 
@@ -42,12 +42,11 @@ async def record(store: SqliteStore, outcomes: list[Outcome], settings: Delivery
         audit = [AuditEntry("message.delivered", message_id=d.message_id, case_id=d.case_id, partner=d.partner,
                             payload_sha256=d.payload_sha256, signatures=[r or ""]) for d, r in done]
         results = [(d, r) for d, r in done if r is not None]
-        if notice is None:
-            await store.mark_delivered(results, audit)
-        else:
-            at = format_timestamp(datetime.now(UTC))
-            action = {"type": notice.value, "at": at, "by": by}
-            await deliver_with_notices(store, results, audit, [(d, action) for d, _ in results])
+        notices: list[tuple[Delivery, dict[str, str]]] = []
+        if notice is not None:
+            action = {"type": notice.value, "at": format_timestamp(datetime.now(UTC)), "by": by}
+            notices = [(d, action) for d, _ in results]
+        await store.mark_delivered(results, audit, notices)
         for o in outcomes:
             if o.receipt is not None and metrics is not None:
                 metrics.messages_out.labels(o.delivery.partner, o.delivery.format, "delivered").inc()
@@ -63,7 +62,7 @@ async def record(store: SqliteStore, outcomes: list[Outcome], settings: Delivery
     return len(done), len(failed)
 
 
-async def fail(store: SqliteStore, deliveries: list[Delivery], error: DeliveryError,
+async def fail(store: Store, deliveries: list[Delivery], error: DeliveryError,
                settings: DeliverySettings, *, metrics: Metrics | None = None) -> None:
     """Schedule a retry for each delivery, or dead-letter it when retrying cannot help or time is up."""
     now = time.time()

@@ -14,7 +14,9 @@ from hotline_gateway.core.errors import DeliveryError
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.schema import validate_case
 from hotline_gateway.pipeline.accept import Acceptor
-from hotline_gateway.transports.iccam_api import IccamApiTransport
+from hotline_gateway.pipeline.authorise import bind_to_sender
+from hotline_gateway.transports.base import settings
+from hotline_gateway.transports.iccam_api import IccamApiTransport, IccamSettings
 
 log = get_logger("hotline_gateway.poll")
 
@@ -26,7 +28,7 @@ class WorkQueuePoller:
 
     def start(self) -> None:
         for partner in self.config.partners.values():
-            if partner.transport == "iccam-api" and partner.options.get("poll", True):
+            if partner.transport == "iccam-api" and settings(partner, IccamSettings).poll:
                 self._tasks.append(asyncio.create_task(self._loop(partner), name=f"poll-{partner.id}"))
 
     async def stop(self) -> None:
@@ -41,13 +43,14 @@ class WorkQueuePoller:
         cases = registry.get(partner.format).decode(data)
         for case in cases:
             validate_case(case)
+        bind_to_sender(cases, partner.id, self.config.id)
         intake = self.acceptor.build(cases, partner.id)
         intake.keep_first = True  # the same report offered again is the same report
         await self.acceptor.accept(intake)
 
     async def _loop(self, partner: Partner) -> None:
-        interval = float(partner.options.get("poll_interval_s", 60))
-        country = str(partner.options.get("poll_country", self.config.country))
+        opts = settings(partner, IccamSettings)
+        interval, country = opts.poll_interval_s, opts.poll_country or self.config.country
         while True:
             try:
                 taken = await self.transport.poll(partner, country, lambda data: self._accept(partner, data))

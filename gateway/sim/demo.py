@@ -12,6 +12,7 @@ the duplicates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 import tempfile
@@ -27,8 +28,10 @@ import tomli_w
 from hotline_gateway import config as config_mod
 from hotline_gateway.api.state import SERVICES
 from hotline_gateway.core.errors import GatewayError
+from hotline_gateway.core.files import atomic_write
 from hotline_gateway.core.model import dump_case
 from hotline_gateway.crypto.keydir import KeyDirectory, generate
+from hotline_gateway.crypto.passwords import hash_password
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim import demo_partners
@@ -36,6 +39,8 @@ from hotline_gateway.sim.samples import generate_cases
 from hotline_gateway.store.records import DeliveryState
 
 TOKEN = "demo-intake-token-" + "0" * 16
+#: the demo gateways' operator credential (status page); a real one is set with `operator set-password`
+OPERATOR_PASSWORD = "demo-operator-password"  # noqa: S105 -- the demo's, published on purpose
 
 
 @dataclass
@@ -57,6 +62,15 @@ class DemoResult:
     iccam_reports: int = 0
     cybertip_reports: int = 0
     received_from_network: int = 0
+    #: cases: of those submitted, how many routing sent to at least one destination, and how many to none
+    cases_sent_on: int = 0
+    cases_kept_here: int = 0
+    #: messages: one per case and destination (``delivered`` counts messages, not cases)
+    messages: int = 0
+    #: delivered messages queued again on purpose, as if their receipts had been lost
+    resent: int = 0
+    #: where configs, keys and stores are kept (``--workdir``); None when they went with a temporary directory
+    workdir: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,6 +96,12 @@ class _Node:
         return f"http://127.0.0.1:{self.port}/v1/messages"
 
 
+@functools.cache
+def _operator_hash() -> str:
+    """One scrypt hash of the demo's operator password per process (hashing is deliberately slow)."""
+    return hash_password(OPERATOR_PASSWORD)
+
+
 def write_federation(base: Path) -> dict[str, Path]:
     """Configs, keys and exchanged public keys for FR-PDC, DE-HOTLINE and FR-POLICE under ``base``."""
     nodes = [
@@ -100,7 +120,7 @@ def write_federation(base: Path) -> dict[str, Path]:
     def partner(n: _Node, kind: str, **extra: Any) -> dict[str, Any]:
         return {"id": n.id, "kind": kind, "country": n.country, "endpoint": n.endpoint, "format": "native",
                 "transport": "native-http", "keys": str(n.root / "partners" / f"{n.id}.json"),
-                "tlp_max": "red", **extra}
+                "tlp_max": "red", "options": {"allow_insecure_http": True}, **extra}
 
     peers = {
         fr.id: [partner(de, "hotline"), partner(police, "law_enforcement", receive_reporter=True)],
@@ -111,13 +131,15 @@ def write_federation(base: Path) -> dict[str, Path]:
     for n in nodes:
         doc = {
             "gateway": {"id": n.id, "country": n.country, "role": n.role, "host": "127.0.0.1", "port": n.port,
-                        "intake_token": TOKEN, "shutdown_timeout_s": 5},
+                        "intake_token": TOKEN, "shutdown_timeout_s": 5,
+                        "operator_password_file": "operator.scrypt"},
             "delivery": {"base_delay_s": 0.2, "max_delay_s": 2.0, "batch_size": 100, "concurrency": 2,
                          "circuit_failures": 5, "circuit_reset_s": 1.0},
             "partners": peers[n.id],
         }
         path = n.root / "config.toml"
         path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        atomic_write(n.root / "operator.scrypt", (_operator_hash() + "\n").encode("ascii"))
         paths[n.id] = path
     return paths
 
@@ -153,6 +175,7 @@ async def run_demo(cases: int = 200, *, seed: int = 2026, workdir: Path | None =
         try:
             result = await _exercise(gateways, cases, seed, timeout, resend)
             await _check_simulated(gateways["FR-PDC"], sims, result, timeout)
+            result.workdir = str(workdir) if workdir is not None else None
             return result
         finally:
             for gw in gateways.values():
@@ -208,6 +231,10 @@ async def _exercise(gateways: dict[str, RunningGateway], count: int, seed: int, 
 
     fr_store = fr.app[SERVICES].store
     deliveries = await fr_store.deliveries()
+    submitted = {d["case_id"] for d in docs}
+    result.cases_sent_on = len({d.case_id for d in deliveries} & submitted)
+    result.cases_kept_here = result.accepted - result.cases_sent_on
+    result.messages = len(deliveries)
     for d in deliveries:
         result.deliveries[d.partner] = result.deliveries.get(d.partner, 0) + 1
         if d.state is DeliveryState.DEAD:
@@ -231,14 +258,12 @@ async def _exercise(gateways: dict[str, RunningGateway], count: int, seed: int, 
         if gid == "FR-PDC":
             continue
         mine = [d.message_id for d in deliveries if d.partner == gid and d.state is DeliveryState.DELIVERED]
-        found = await gw.app[SERVICES].store.find_inbound(mine) if mine else {}
+        found = await gw.app[SERVICES].store.find_inbound("FR-PDC", mine) if mine else {}
         result.lost += len(mine) - len(found)
     # Lost receipts, simulated: the same messages go out again and must be suppressed, not stored twice.
     delivered = [d for d in deliveries if d.state is DeliveryState.DELIVERED and d.transport == "native-http"][:resend]
     if delivered:
-        ids = [d.message_id for d in delivered]
-        await fr_store.write(lambda w: w.conn.executemany(
-            "UPDATE deliveries SET state='queued', next_attempt_at=0 WHERE message_id=?", [(i,) for i in ids]))
+        result.resent = await fr_store.requeue_delivered([d.message_id for d in delivered])
         for d in delivered:
             fr.app[SERVICES].acceptor.wake(d.partner)
         await wait_settled(fr, timeout)
@@ -252,22 +277,34 @@ async def _exercise(gateways: dict[str, RunningGateway], count: int, seed: int, 
 
 
 def summary_text(r: DemoResult) -> str:
+    signed = r.delivered - r.acknowledged
     lines = [
-        f"submitted            {r.submitted}",
-        f"accepted             {r.accepted}",
-        *[f"  deliveries to {p:<12} {n}" for p, n in sorted(r.deliveries.items())],
-        f"delivered            {r.delivered}",
-        f"receipts verified    {r.receipts_verified} ({r.delivered - r.acknowledged} signed by gateways, "
+        "Three gateways (FR-PDC, DE-HOTLINE, FR-POLICE), an ICCAM-style network and a CyberTipline-style API ran on",
+        f"loopback; FR-PDC's case system submitted {r.submitted} synthetic cases.",
+        "",
+        "Cases",
+        f"  submitted to FR-PDC          {r.submitted}",
+        f"  accepted and stored          {r.accepted}",
+        f"  sent on                      {r.cases_sent_on}  (routing gave them at least one destination)",
+        f"  kept at FR-PDC               {r.cases_kept_here}  (not illegal, or no partner for where they are hosted)",
+        f"  received from the network    {r.received_from_network}  (assigned to FR in the network's work queue)",
+        "",
+        "Messages (one per case and destination)",
+        *[f"  to {p:<25} {n}" for p, n in sorted(r.deliveries.items())],
+        f"  delivered                    {r.delivered} of {r.messages}",
+        f"  receipts verified            {r.receipts_verified}  ({signed} signed by the receiving gateways, "
         f"{r.acknowledged} API acknowledgements matched to the reports the APIs hold)",
-        f"reports held         ICCAM {r.iccam_reports}, CyberTipline {r.cybertip_reports} filed",
-        f"from network queue   {r.received_from_network} case(s) assigned to FR, received",
-        f"duplicates suppressed {r.duplicates}",
-        f"lost                 {r.lost}",
-        f"dead-lettered        {r.dead_lettered}",
-        f"elapsed              {r.elapsed_s} s",
-        f"cases/s              {r.cases_per_s}",
-        "result               " + ("OK: nothing lost, every receipt verified"
-                                    if r.ok else "FAILED"),
+        f"  reports the APIs hold        ICCAM {r.iccam_reports}, CyberTipline {r.cybertip_reports} (filed)",
+        f"  re-sent on purpose           {r.resent}  (as if their receipts had been lost, to prove duplicates "
+        "are suppressed)",
+        f"  duplicates suppressed        {r.duplicates}  (answered with the first receipt, stored once)",
+        f"  lost                         {r.lost}",
+        f"  dead-lettered                {r.dead_lettered}",
+        "",
+        f"elapsed {r.elapsed_s} s, {r.cases_per_s} cases/s",
+        ("files kept in " + r.workdir) if r.workdir else
+        "files were temporary; --workdir DIR keeps each gateway's config, keys and SQLite store to inspect",
+        "result: " + ("OK, nothing lost, every receipt verified" if r.ok else "FAILED"),
     ]
     return "\n".join(lines)
 

@@ -73,7 +73,7 @@ async def start(base: Path, fr_config: Path, *, inbound: int = 5, seed: int = 7)
         {"id": "US-NCMEC", "kind": "law_enforcement", "country": "US", "transport": "cybertip-api",
          "format": "cybertip", "tlp_max": "red", "receive_reporter": True,
          "endpoint": f"http://127.0.0.1:{tip_port}",
-         "options": {"username": "fr-pdc", "password": "demo-cybertip-secret"}},
+         "options": {"username": "fr-pdc", "password": "demo-cybertip-secret", "allow_insecure_http": True}},
     ]
     defaults = config_mod.default_routes()
     doc["routes"] = defaults[:2] + EXTRA_ROUTES + defaults[2:]

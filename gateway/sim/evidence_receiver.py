@@ -19,9 +19,10 @@ from aiohttp import web
 
 from hotline_gateway.adapters import registry
 from hotline_gateway.core.errors import BadInput, GatewayError
-from hotline_gateway.core.model import Case, format_timestamp
+from hotline_gateway.core.model import Case
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.digest import content_digest, verify_content_digest
-from hotline_gateway.crypto.httpsig import sign_response, verify_request
+from hotline_gateway.crypto.httpsig import Request, sign_response, verify_request
 from hotline_gateway.crypto.jws import verify_detached
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.crypto.keys import SigningKey
@@ -63,16 +64,19 @@ class EvidenceReceiver:
         app.router.add_post("/evidence", self.post)
         return app
 
-    def _answer(self, status: int, doc: dict[str, object]) -> web.Response:
+    def _answer(self, request: web.Request, status: int, doc: dict[str, object]) -> web.Response:
+        """Every answer is signed and bound to the request it answers, as RFC 9421 §2.4 allows."""
         body = orjson.dumps(doc)
         ctype = "application/json" if status < 400 else "application/problem+json"
         headers = {"Content-Type": ctype, "Content-Digest": content_digest(body)}
-        headers.update(sign_response(status=status, headers=headers, kid=self.key.kid, private_key=self.key.private))
+        bound = Request(request.method, str(request.url), request.headers)
+        headers.update(sign_response(status=status, headers=headers, kid=self.key.kid, private_key=self.key.private,
+                                     request=bound))
         return web.Response(status=status, body=body, headers=headers)
 
-    def _problem(self, status: int, code: str, detail: str) -> web.Response:
-        return self._answer(status, {"type": f"urn:sim:problem:{code}", "title": code, "status": status,
-                                     "code": code, "detail": detail})
+    def _problem(self, request: web.Request, status: int, code: str, detail: str) -> web.Response:
+        return self._answer(request, status, {"type": f"urn:sim:problem:{code}", "title": code, "status": status,
+                                              "code": code, "detail": detail})
 
     def _nonce_seen(self, kid: str, nonce: str) -> bool:
         seen = (kid, nonce) in self._nonces
@@ -84,7 +88,7 @@ class EvidenceReceiver:
         if self._stall:
             await asyncio.sleep(self._stall.pop(0))
         if self._fail:
-            return self._problem(self._fail.pop(0), "unavailable", "simulated outage")
+            return self._problem(request, self._fail.pop(0), "unavailable", "simulated outage")
         body = await request.read()
         try:
             sig = verify_request(method=request.method, target_uri=str(request.url), headers=request.headers,
@@ -93,18 +97,18 @@ class EvidenceReceiver:
             verify_content_digest(request.headers.get("Content-Digest"), body)
             verify_detached(body, request.headers["JWS-Signature"], self.senders)
         except GatewayError as exc:
-            return self._problem(exc.http_status, exc.code, exc.message)
+            return self._problem(request, exc.http_status, exc.code, exc.message)
         key = request.headers["Idempotency-Key"]
         if key in self.received:
-            return self._answer(200, {"receipt": self.received[key].receipt, "duplicate": True})
+            return self._answer(request, 200, {"receipt": self.received[key].receipt, "duplicate": True})
         adapter = registry.get(self.fmt)
         if request.content_type != adapter.media_type:
-            return self._problem(415, "unsupported_media_type", f"expected {adapter.media_type}")
+            return self._problem(request, 415, "unsupported_media_type", f"expected {adapter.media_type}")
         try:
             cases = adapter.decode(body)
         except BadInput as exc:
-            return self._problem(422, exc.code, exc.message)
+            return self._problem(request, 422, exc.code, exc.message)
         receipt = make_receipt(key, hashlib.sha256(body).hexdigest(), format_timestamp(datetime.now(UTC)),
                                self.receiver_id, self.key)
         self.received[key] = Received(key, sig.kid, request.content_type, body, receipt.jws, cases)
-        return self._answer(202, {"receipt": receipt.jws})
+        return self._answer(request, 202, {"receipt": receipt.jws})

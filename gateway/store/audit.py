@@ -1,6 +1,8 @@
 """The audit hash chain: each entry commits to the previous one, so any change, removal or reordering shows.
 
 ``entry_hash = sha256(prev_hash || canonical JSON of the entry)``. The first entry's prev_hash is 64 zeros.
+An entry that records a case document's digest (``doc_sha256``) hashes it too; entries written before
+the digest existed hash exactly as they did, so an old chain still verifies.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ class AuditBroken(GatewayError):
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    body = orjson.dumps({k: row[k] for k in FIELDS}, option=orjson.OPT_SORT_KEYS)
+    fields = {k: row[k] for k in FIELDS}
+    if row.get("doc_sha256") is not None:
+        fields["doc_sha256"] = row["doc_sha256"]
+    body = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(prev_hash.encode() + body).hexdigest()
 
 

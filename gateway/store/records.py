@@ -18,7 +18,11 @@ class DeliveryState(StrEnum):
 
 @dataclass(slots=True)
 class AuditEntry:
-    """One link of the audit chain: what happened to which message, with its digest and signatures."""
+    """One link of the audit chain: what happened to which message, with its digest and signatures.
+
+    ``doc_sha256`` is the digest of a case's stored document as it stands after this event (set by the
+    store when it writes the document), so ``audit verify`` can tell an edited case document.
+    """
 
     kind: str
     message_id: str | None = None
@@ -27,6 +31,7 @@ class AuditEntry:
     payload_sha256: str | None = None
     signatures: list[str] = field(default_factory=list)
     detail: str | None = None
+    doc_sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -79,17 +84,30 @@ class Delivery:
 
 @dataclass(slots=True)
 class Intake:
-    """Everything one accepted submission writes, committed together or not at all."""
+    """Everything one accepted submission (or one message of a partner's batch) writes, committed
+    together or not at all.
 
-    inbound: list[InboundRecord] = field(default_factory=list)
+    With ``inbound`` set, the intake is one partner message: if that sender already stored that message
+    id, nothing of it is written and the stored receipt is returned instead (atomic duplicate check).
+    """
+
+    inbound: InboundRecord | None = None
     cases: list[StoredCase] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
-    nonce: tuple[str, str, int] | None = None
     #: a case id already stored with other content: keep the first copy (partners) or refuse (local intake)
     keep_first: bool = False
     #: actions for items of stored cases (``case.update``): case id → [(item id, action JSON)]
     updates: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What a commit did: per case, whether it was new; for a partner message already stored by that
+    sender, the stored inbound record (and nothing was written)."""
+
+    fresh: list[bool]
+    duplicate_of: InboundRecord | None = None
 
 
 @dataclass(slots=True)

@@ -8,13 +8,14 @@ failure modes, so it sits behind a small protocol. The static table lives in the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from hotline_gateway.config import Partner
 from hotline_gateway.core.errors import PermanentDeliveryError
 from hotline_gateway.core.model import Case
+from hotline_gateway.transports.base import settings
+from hotline_gateway.transports.smtp_settings import SmtpSettings
 
 
 class AbuseContacts(Protocol):
@@ -23,9 +24,7 @@ class AbuseContacts(Protocol):
 
 class StaticAbuseContacts:
     def resolve(self, partner: Partner, case: Case) -> str:
-        table = partner.options.get("abuse_contacts", {})
-        if not isinstance(table, Mapping):
-            raise PermanentDeliveryError(f"{partner.id}: options.abuse_contacts must be a table", code="config_error")
+        table = settings(partner, SmtpSettings).abuse_contacts
         for item in case.items:
             host = (urlsplit(item.url).hostname or "").lower()
             labels = host.split(".")

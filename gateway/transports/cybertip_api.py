@@ -26,14 +26,19 @@ import aiohttp
 import orjson
 from lxml import etree
 
-from hotline_gateway.config import Config, Partner
-from hotline_gateway.core.errors import DecodeError, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.config import Partner
+from hotline_gateway.core.errors import (
+    ConfigError,
+    DecodeError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from hotline_gateway.core.log import get_logger
-from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.core.xmlsafe import parse
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.store.transport_state import TransportState
-from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.base import Outcome, PasswordSettings, TransportContext, TransportPlugin, settings
 
 log = get_logger("hotline_gateway.cybertip")
 #: the API no longer holds our unfinished report (not found: it expired; or already retracted)
@@ -58,22 +63,19 @@ class CybertipApiTransport:
     name = "cybertip-api"
     max_batch = 1
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession, state: TransportState) -> None:
-        self.config = config
-        self.session = session
-        self.state = state
+    def __init__(self, ctx: TransportContext) -> None:
+        self.config = ctx.config
+        self.session = ctx.session
+        self.store = ctx.store
 
     def _auth(self, partner: Partner) -> str:
         """The Authorization header value; the password may live in a file beside the config."""
-        password = partner.options.get("password")
-        path = partner.option_path("password_file")
-        if password is None and path is not None:
-            try:
-                password = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise PermanentDeliveryError(f"{partner.id}: cannot read password_file {path}: {exc.strerror}",
-                                             code="partner_configuration") from None
-        return aiohttp.encode_basic_auth(str(partner.options.get("username", "")), str(password or ""))
+        opts = settings(partner, PasswordSettings)
+        try:
+            password = opts.secret(partner)
+        except ConfigError as exc:
+            raise PermanentDeliveryError(exc.message, code="partner_configuration") from None
+        return aiohttp.encode_basic_auth(opts.username, password)
 
     async def _call(self, partner: Partner, step: str, *, xml: bytes | None = None,
                     form: dict[str, str] | None = None) -> ApiAnswer:
@@ -116,14 +118,14 @@ class CybertipApiTransport:
         files = root.findall("fileDetails")
         if report is None:
             raise PermanentDeliveryError("payload has no <report>", code="cannot_encode")
-        state = await self.state.get(d.message_id) or {}
+        state = await self.store.transport_state(d.message_id) or {}
         report_id = state.get("report_id")
         if report_id is None:
             answer = await self._call(partner, "submit", xml=etree.tostring(report))
             if answer.code != 0 or not answer.report_id:
                 raise outcome_error(partner, "submit", answer)
             report_id, state = answer.report_id, {"report_id": answer.report_id, "files": 0}
-            await self.state.put(d.message_id, state)
+            await self.store.put_transport_state(d.message_id, state)
         if not state.get("finishing"):
             for n in range(int(state.get("files", 0)), len(files)):
                 details = copy.deepcopy(files[n])
@@ -136,23 +138,23 @@ class CybertipApiTransport:
                     await self._retract(partner, d, report_id)
                     raise
                 if answer.code in GONE:
-                    await self.state.put(d.message_id, None)  # expired or retracted there: file afresh
+                    await self.store.put_transport_state(d.message_id, None)  # expired or retracted there: file afresh
                     raise TransientDeliveryError(f"{partner.id} fileinfo: {answer.code} {answer.description}; "
                                                  "refiling")
                 if answer.code != 0:
                     await self._retract(partner, d, report_id)
                     raise outcome_error(partner, "fileinfo", answer)
                 state["files"] = n + 1
-                await self.state.put(d.message_id, state)
+                await self.store.put_transport_state(d.message_id, state)
             state["finishing"] = True  # from here on, only ever finish this report id
-            await self.state.put(d.message_id, state)
+            await self.store.put_transport_state(d.message_id, state)
         answer = await self._call(partner, "finish", form={"id": report_id})
         if answer.code in GONE:
-            await self.state.put(d.message_id, None)  # gone on their side: file afresh next time
+            await self.store.put_transport_state(d.message_id, None)  # gone on their side: file afresh next time
             raise TransientDeliveryError(f"{partner.id} finish: {answer.code} {answer.description}; refiling")
         if answer.code not in (0, 5102):
             raise outcome_error(partner, "finish", answer)
-        await self.state.put(d.message_id, None)
+        await self.store.put_transport_state(d.message_id, None)
         log.info("cybertip.finished", message_id=d.message_id, partner=partner.id, report_id=report_id,
                  already=answer.code == 5102)
         return orjson.dumps({"kind": "cybertip", "report_id": report_id, "already_finished": answer.code == 5102,
@@ -166,4 +168,7 @@ class CybertipApiTransport:
                      code=answer.code)
         except DeliveryError as exc:
             log.warning("cybertip.retract_failed", message_id=d.message_id, partner=partner.id, error=exc.code)
-        await self.state.put(d.message_id, None)
+        await self.store.put_transport_state(d.message_id, None)
+
+
+PLUGIN = TransportPlugin(name="cybertip-api", settings=PasswordSettings, factory=CybertipApiTransport)

@@ -14,16 +14,15 @@ import orjson
 from multidict import CIMultiDict
 
 from hotline_gateway.adapters import registry
-from hotline_gateway.config import Config, Partner
-from hotline_gateway.core.errors import GatewayError, PermanentDeliveryError, TransientDeliveryError, VerificationError
-from hotline_gateway.crypto.digest import content_digest, verify_content_digest
-from hotline_gateway.crypto.httpsig import sign_request, verify_response
-from hotline_gateway.crypto.keyring import KeyRing
-from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.config import Partner
+from hotline_gateway.core.errors import GatewayError, TransientDeliveryError
+from hotline_gateway.crypto.digest import content_digest
+from hotline_gateway.crypto.httpsig import Request, sign_request
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.transports.base import Outcome
-from hotline_gateway.transports.native_http import TRANSIENT_CODES, TRANSIENT_STATUS, problem_code
+from hotline_gateway.transports.answers import read_bounded, refusal, verify_answer
+from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin
+from hotline_gateway.transports.native_http import CHECKPOINT_HEADER
 
 COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type", "idempotency-key", "jws-signature")
 
@@ -32,12 +31,12 @@ class HttpsPostTransport:
     name = "https"
     max_batch = 1
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
-                 partner_keys: PartnerKeys) -> None:
-        self.config = config
-        self.session = session
-        self.keyring = keyring
-        self.partner_keys = partner_keys
+    def __init__(self, ctx: TransportContext) -> None:
+        self.config = ctx.config
+        self.session = ctx.session
+        self.keyring = ctx.keyring
+        self.partner_keys = ctx.partner_keys
+        self.checkpoint = ctx.checkpoint
 
     def _headers(self, partner: Partner, d: Delivery) -> dict[str, str]:
         assert partner.endpoint is not None
@@ -49,8 +48,13 @@ class HttpsPostTransport:
             "JWS-Signature": d.signature,
             "Hotline-Sender": self.config.id,
         }
+        components: tuple[str, ...] = COMPONENTS
+        checkpoint = self.checkpoint()
+        if checkpoint is not None:
+            headers[CHECKPOINT_HEADER] = checkpoint
+            components = (*components, CHECKPOINT_HEADER.lower())
         headers.update(sign_request(method="POST", target_uri=partner.endpoint, headers=headers, kid=key.kid,
-                                    private_key=key.private, components=COMPONENTS))
+                                    private_key=key.private, components=components))
         return headers
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
@@ -59,29 +63,32 @@ class HttpsPostTransport:
     async def _one(self, partner: Partner, d: Delivery) -> Outcome:
         assert partner.endpoint is not None
         timeout = aiohttp.ClientTimeout(total=self.config.delivery.timeout_s)
+        headers = self._headers(partner, d)
         try:
-            async with self.session.post(partner.endpoint, data=d.payload, headers=self._headers(partner, d),
-                                         timeout=timeout) as resp:
-                data = await resp.read()
-                status, headers = resp.status, CIMultiDict(resp.headers)
+            async with self.session.post(partner.endpoint, data=d.payload, headers=headers, timeout=timeout) as resp:
+                data = await read_bounded(resp)
+                status, answer_headers = resp.status, CIMultiDict(resp.headers)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransientDeliveryError(f"{partner.id} unreachable: {type(exc).__name__}: {exc}") from None
-        if status not in (200, 201, 202):
-            code = problem_code(data)
-            detail = f"{partner.id} answered {status} {code}".rstrip()
-            if status in TRANSIENT_STATUS or code in TRANSIENT_CODES:
-                return Outcome(d, error=TransientDeliveryError(detail))
-            return Outcome(d, error=PermanentDeliveryError(detail, code=code or "delivery_permanent"))
         keys = self.partner_keys.directory(partner.id)
         try:
-            verify_response(status=status, headers=headers, resolve=keys.resolve, max_skew=self.config.clock_skew_s)
-            verify_content_digest(headers.get("Content-Digest"), data)
-            jws = str(orjson.loads(data)["receipt"])
+            verify_answer(partner.id, status, answer_headers, data, keys.resolve,
+                          Request("POST", partner.endpoint, headers), self.config.clock_skew_s)
+        except TransientDeliveryError as exc:
+            return Outcome(d, error=exc)
+        if status not in (200, 201, 202):
+            return Outcome(d, error=refusal(partner.id, status, data))
+        try:
+            doc = orjson.loads(data)
+            jws = doc.get("receipt") if isinstance(doc, dict) else None
+            if not isinstance(jws, str):
+                return Outcome(d, error=TransientDeliveryError(f"{partner.id} answer carries no receipt"))
             verify_receipt(jws, keys, message_id=d.message_id, payload_sha256=d.payload_sha256, receiver=partner.id)
-        except VerificationError as exc:
-            return Outcome(d, error=TransientDeliveryError(f"{partner.id} answer not verified: {exc.code}"))
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return Outcome(d, error=TransientDeliveryError(f"{partner.id} answer carries no receipt"))
+        except orjson.JSONDecodeError:
+            return Outcome(d, error=TransientDeliveryError(f"{partner.id} answer is not JSON"))
         except GatewayError as exc:
             return Outcome(d, error=TransientDeliveryError(f"{partner.id} receipt rejected: {exc.message}"))
         return Outcome(d, receipt=jws, duplicate=status == 200)
+
+
+PLUGIN = TransportPlugin(name="https", settings=HttpSettings, factory=HttpsPostTransport, needs_keys=True)

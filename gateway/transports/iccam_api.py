@@ -27,6 +27,7 @@ import orjson
 
 from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import (
+    ConfigError,
     DecodeError,
     DeliveryError,
     PermanentDeliveryError,
@@ -34,12 +35,31 @@ from hotline_gateway.core.errors import (
     TransientDeliveryError,
 )
 from hotline_gateway.core.log import get_logger
-from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.base import (
+    Outcome,
+    PasswordSettings,
+    TransportContext,
+    TransportPlugin,
+    resolve,
+    settings,
+)
 
 log = get_logger("hotline_gateway.iccam")
 BASE = "/api/v3"
+
+
+class IccamSettings(PasswordSettings):
+    #: the network's CA, and our client certificate and key (mutual TLS); paths beside the config
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    #: fetch the work queue of reports assigned to our country
+    poll: bool = True
+    poll_interval_s: float = 60.0
+    #: the country whose work queue we fetch (default: ours)
+    poll_country: str | None = None
 
 
 class Unreachable(TransientDeliveryError):
@@ -63,7 +83,9 @@ class IccamClient:
 
     def _context(self) -> ssl.SSLContext:
         """Trust the network's CA (or the system's) and present our client certificate when we have one."""
-        ca, cert, key = (self.partner.option_path(n) for n in ("ca_file", "client_cert", "client_key"))
+        opts = settings(self.partner, IccamSettings)
+        ca, cert, key = (resolve(self.partner, v) if v else None
+                         for v in (opts.ca_file, opts.client_cert, opts.client_key))
         ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
         if cert is not None and key is not None:
             ctx.load_cert_chain(str(cert), str(key))
@@ -89,20 +111,16 @@ class IccamClient:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Unreachable(f"{self.partner.id} unreachable: {type(exc).__name__}") from None
 
-    def _password(self) -> str | None:
-        password = self.partner.options.get("password")
-        path = self.partner.option_path("password_file")
-        if password is None and path is not None:
-            try:
-                return path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise PermanentDeliveryError(f"{self.partner.id}: cannot read password_file {path}: {exc.strerror}",
-                                             code="partner_configuration") from None
-        return None if password is None else str(password)
+    def _password(self) -> str:
+        try:
+            return settings(self.partner, IccamSettings).secret(self.partner)
+        except ConfigError as exc:
+            raise PermanentDeliveryError(exc.message, code="partner_configuration") from None
 
     async def _login(self) -> None:
         password = self._password()
-        status, body = await self._raw("POST", "/auth/login", {"username": self.partner.options.get("username"),
+        username = settings(self.partner, IccamSettings).username
+        status, body = await self._raw("POST", "/auth/login", {"username": username,
                                                                "password": password})
         if status != 200:
             raise PermanentDeliveryError(f"{self.partner.id}: login refused ({status})", code="partner_configuration")
@@ -167,8 +185,8 @@ class IccamApiTransport:
     name = "iccam-api"
     max_batch = 10
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
-        self.config, self.session = config, session
+    def __init__(self, ctx: TransportContext) -> None:
+        self.config, self.session = ctx.config, ctx.session
         self.clients: dict[str, IccamClient] = {}
 
     def client(self, partner: Partner) -> IccamClient:
@@ -239,3 +257,6 @@ class IccamApiTransport:
             _check(partner, "acknowledge", status, body)
             taken += 1
         return taken
+
+
+PLUGIN = TransportPlugin(name="iccam-api", settings=IccamSettings, factory=IccamApiTransport)

@@ -1,39 +1,36 @@
 """``native-http``: signed POSTs of message batches to a partner gateway's ``/v1/messages``.
 
-The request carries an RFC 9421 signature over method, target URI, content type and Content-Digest;
-the partner's response must carry its own signature, and each message must come back with a receipt
-that verifies under the partner's keys and names our message id and payload digest.
-Network errors, timeouts, 408/429/5xx and replay-window errors are transient; other 4xx are permanent.
+The request carries an RFC 9421 signature over method, target URI, content type and Content-Digest.
+Every answer — success or refusal — must carry the partner's signature bound to our request before
+it is acted on; then each message must come back with a receipt that verifies under the partner's
+keys and names our message id and payload digest. An answer that cannot be verified, or is malformed
+in any way, is a failed attempt (retried), never a refusal and never a crash that would strand the
+batch. Network errors, timeouts, 408/429/5xx and replay-window errors are transient; other verified
+4xx are permanent.
 """
 
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import orjson
 
 from hotline_gateway.config import Config, Partner
-from hotline_gateway.core.errors import (
-    GatewayError,
-    PermanentDeliveryError,
-    TransientDeliveryError,
-    VerificationError,
-)
-from hotline_gateway.core.model import format_timestamp
-from hotline_gateway.crypto.digest import content_digest, verify_content_digest
-from hotline_gateway.crypto.httpsig import sign_request, verify_response
+from hotline_gateway.core.errors import GatewayError, TransientDeliveryError
+from hotline_gateway.core.timefmt import iso_from_epoch
+from hotline_gateway.crypto.digest import content_digest
+from hotline_gateway.crypto.httpsig import REQUEST_COMPONENTS, Request, sign_request
 from hotline_gateway.crypto.jws import jws_kid
-from hotline_gateway.crypto.keyring import KeyRing
-from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.answers import read_bounded, refusal, verify_answer
+from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin
 
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
-TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-TRANSIENT_CODES = frozenset({"replay", "key_not_yet_valid", "store_error"})
+#: our latest signed audit checkpoint travels with each request, covered by its signature
+CHECKPOINT_HEADER = "Hotline-Checkpoint"
 
 
 def envelope(config: Config, partner: Partner, deliveries: list[Delivery]) -> bytes:
@@ -41,7 +38,7 @@ def envelope(config: Config, partner: Partner, deliveries: list[Delivery]) -> by
     for d in deliveries:
         messages.append({
             "message_id": d.message_id, "type": d.message_type, "sender": config.id, "recipient": partner.id,
-            "created": format_timestamp(datetime.fromtimestamp(d.created_at, UTC)), "case_id": d.case_id,
+            "created": iso_from_epoch(d.created_at), "case_id": d.case_id,
             "format": d.format, "payload": base64.b64encode(d.payload).decode("ascii"),
             "payload_sha256": d.payload_sha256,
             "signatures": [{"kid": jws_kid(d.signature), "jws": d.signature}],
@@ -53,62 +50,65 @@ class NativeHttpTransport:
     name = "native-http"
     max_batch = 500
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
-                 partner_keys: PartnerKeys) -> None:
-        self.config = config
-        self.session = session
-        self.keyring = keyring
-        self.partner_keys = partner_keys
+    def __init__(self, ctx: TransportContext) -> None:
+        self.config = ctx.config
+        self.session = ctx.session
+        self.keyring = ctx.keyring
+        self.partner_keys = ctx.partner_keys
+        self.checkpoint = ctx.checkpoint
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
         assert partner.endpoint is not None
         body = envelope(self.config, partner, deliveries)
         key = self.keyring.signing_key
         headers = {"Content-Type": ENVELOPE_TYPE, "Content-Digest": content_digest(body)}
+        components: tuple[str, ...] = REQUEST_COMPONENTS
+        checkpoint = self.checkpoint()
+        if checkpoint is not None:  # our latest audit checkpoint, for the partner to witness
+            headers[CHECKPOINT_HEADER] = checkpoint
+            components = (*components, CHECKPOINT_HEADER.lower())
         headers.update(sign_request(method="POST", target_uri=partner.endpoint, headers=headers, kid=key.kid,
-                                    private_key=key.private))
+                                    private_key=key.private, components=components))
         timeout = aiohttp.ClientTimeout(total=self.config.delivery.timeout_s)
         try:
             async with self.session.post(partner.endpoint, data=body, headers=headers, timeout=timeout) as resp:
-                data = await resp.read()
+                data = await read_bounded(resp)
                 status = resp.status
-                resp_headers = {k: v for k, v in resp.headers.items()}
+                resp_headers = resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransientDeliveryError(f"{partner.id} unreachable: {type(exc).__name__}: {exc}") from None
         keys = self.partner_keys.directory(partner.id)
+        verify_answer(partner.id, status, resp_headers, data, keys.resolve,
+                      Request("POST", partner.endpoint, headers), self.config.clock_skew_s)
         if status != 202:
-            code = problem_code(data)
-            detail = f"{partner.id} answered {status} {code}"
-            if status in TRANSIENT_STATUS or code in TRANSIENT_CODES:
-                raise TransientDeliveryError(detail)
-            raise PermanentDeliveryError(detail, code=code or "delivery_permanent")
-        try:
-            verify_response(status=status, headers=resp_headers, resolve=keys.resolve,
-                            max_skew=self.config.clock_skew_s)
-            verify_content_digest(resp_headers.get("Content-Digest"), data)
-            receipts = orjson.loads(data)["receipts"]
-        except VerificationError as exc:
-            raise TransientDeliveryError(f"{partner.id} response not verified: {exc.code}: {exc.message}") from None
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            raise TransientDeliveryError(f"{partner.id} response is not a receipts document") from None
-        if not isinstance(receipts, list) or len(receipts) != len(deliveries):
-            raise TransientDeliveryError(f"{partner.id} returned {len(receipts)} receipts for {len(deliveries)}")
+            raise refusal(partner.id, status, data)
+        receipts = _receipts(partner.id, data, len(deliveries))
         outcomes = []
         for d, r in zip(deliveries, receipts, strict=True):
             try:
-                verify_receipt(str(r["jws"]), keys, message_id=d.message_id, payload_sha256=d.payload_sha256,
+                jws = r.get("jws")
+                if not isinstance(jws, str):
+                    raise TransientDeliveryError("receipt has no jws")
+                verify_receipt(jws, keys, message_id=d.message_id, payload_sha256=d.payload_sha256,
                                receiver=partner.id)
-                outcomes.append(Outcome(d, receipt=str(r["jws"]), duplicate=bool(r.get("duplicate"))))
-            except (GatewayError, KeyError, TypeError) as exc:
-                reason = exc.message if isinstance(exc, GatewayError) else "receipt missing"
-                outcomes.append(Outcome(d, error=TransientDeliveryError(f"receipt rejected: {reason}")))
+                outcomes.append(Outcome(d, receipt=jws, duplicate=r.get("duplicate") is True))
+            except GatewayError as exc:
+                outcomes.append(Outcome(d, error=TransientDeliveryError(f"receipt rejected: {exc.message}")))
         return outcomes
 
 
-def problem_code(data: bytes) -> str:
-    """The stable ``code`` of a problem+json answer, or "" when the body is not one."""
+def _receipts(partner: str, data: bytes, expected: int) -> list[dict[str, Any]]:
+    """The receipts of a verified 202, or a transient error when they are not what was asked for."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return ""
-    return str(doc.get("code", "")) if isinstance(doc, dict) else ""
+        raise TransientDeliveryError(f"{partner} answer is not JSON") from None
+    receipts = doc.get("receipts") if isinstance(doc, dict) else None
+    if not isinstance(receipts, list) or not all(isinstance(r, dict) for r in receipts):
+        raise TransientDeliveryError(f"{partner} answer is not a receipts document")
+    if len(receipts) != expected:
+        raise TransientDeliveryError(f"{partner} returned {len(receipts)} receipts for {expected}")
+    return receipts
+
+
+PLUGIN = TransportPlugin(name="native-http", settings=HttpSettings, factory=NativeHttpTransport, needs_keys=True)

@@ -10,23 +10,23 @@ The text never carries reporter data; the attachment is whatever the adapter enc
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 
-import aiohttp
 import aiosmtplib
 import orjson
 
 from hotline_gateway.adapters import registry
 from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
-from hotline_gateway.core.model import Case, format_timestamp
-from hotline_gateway.crypto.keyring import KeyRing
-from hotline_gateway.crypto.partner_keys import PartnerKeys
+from hotline_gateway.core.model import Case
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.abuse_contacts import AbuseContacts, StaticAbuseContacts
-from hotline_gateway.transports.base import Outcome
+from hotline_gateway.transports.base import Outcome, TransportContext, TransportPlugin, resolve, settings
+from hotline_gateway.transports.smtp_settings import SmtpSettings
 
 EXTENSIONS = {"xarf": "xarf.json", "native": "case.json", "dsa-notice": "dsa-notice.json", "stix": "stix.json",
               "iodef": "iodef.xml"}
@@ -54,7 +54,7 @@ def notice_text(config: Config, case: Case, message_id: str) -> str:
 
 
 def build_message(config: Config, partner: Partner, d: Delivery, case: Case, to: str) -> EmailMessage:
-    sender = str(partner.options.get("from", f"notices@{config.id.lower()}.invalid"))
+    sender = settings(partner, SmtpSettings).from_address or f"notices@{config.id.lower()}.invalid"
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -82,9 +82,8 @@ class SmtpTransport:
     name = "smtp"
     max_batch = 10
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession, keyring: KeyRing,
-                 partner_keys: PartnerKeys, contacts: AbuseContacts | None = None) -> None:
-        self.config = config
+    def __init__(self, ctx: TransportContext, contacts: AbuseContacts | None = None) -> None:
+        self.config = ctx.config
         self.contacts = contacts or StaticAbuseContacts()
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
@@ -97,12 +96,14 @@ class SmtpTransport:
         except PermanentDeliveryError as exc:
             return Outcome(d, error=exc)
         msg = build_message(self.config, partner, d, case, to)
-        host = str(partner.options.get("smtp_host", "127.0.0.1"))
-        port = int(partner.options.get("smtp_port", 25))
+        opts = settings(partner, SmtpSettings)
+        tls = ssl.create_default_context(cafile=str(resolve(partner, opts.tls_ca_file)) if opts.tls_ca_file else None)
         try:
             refused, reply = await aiosmtplib.send(
-                msg, hostname=host, port=port, timeout=self.config.delivery.timeout_s,
-                start_tls=bool(partner.options.get("starttls", False)) or None,
+                msg, hostname=opts.smtp_host, port=opts.smtp_port, timeout=self.config.delivery.timeout_s,
+                use_tls=opts.tls == "implicit",
+                start_tls={"required": True, "opportunistic": None}.get(opts.tls, False),
+                tls_context=tls,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
@@ -117,3 +118,6 @@ class SmtpTransport:
         receipt = {"kind": "smtp", "to": to, "message_id": msg["Message-ID"], "server_reply": reply,
                    "accepted_at": format_timestamp(datetime.now(UTC))}
         return Outcome(d, receipt=orjson.dumps(receipt).decode())
+
+
+PLUGIN = TransportPlugin(name="smtp", settings=SmtpSettings, factory=SmtpTransport, needs_endpoint=False)

@@ -20,6 +20,7 @@ from hotline_gateway.app import STORE
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim.demo import wait_settled
+from hotline_gateway.store.sqlite import SqliteStore
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key, submit
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -140,7 +141,8 @@ async def test_readiness_fails_naming_each_check_that_fails(tmp_path: Path) -> N
     fr = await RunningGateway(config).start()
     store = fr.app[STORE]
     try:
-        await store.write(lambda w: w.conn.execute("PRAGMA query_only = ON"))  # as a read-only remount would
+        assert isinstance(store, SqliteStore)  # white box: the writer's own connection, as a read-only remount
+        await store._write(lambda w: w.conn.execute("PRAGMA query_only = ON"))
         keys = KeyDirectory.load(config.keys_dir)
         for entry in keys.entries():
             keys.cut_not_after(entry.kid, datetime.now(UTC))

@@ -19,7 +19,7 @@ import tomli_w
 from hotline_gateway import config as config_mod
 from hotline_gateway.app import STORE
 from hotline_gateway.service import RunningGateway
-from hotline_gateway.sim.demo import TOKEN, write_federation
+from hotline_gateway.sim.demo import OPERATOR_PASSWORD, write_federation
 from tests.engine.federation import cases_hosted_in, submit
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -63,7 +63,7 @@ def gateway_with_dead_letters(tmp_path: Path) -> Iterator[str]:
 
 def signed_in(url: str) -> requests.Session:
     session = requests.Session()
-    r = session.post(f"{url}/status/login", data={"token": TOKEN}, allow_redirects=False, timeout=10)
+    r = session.post(f"{url}/status/login", data={"password": OPERATOR_PASSWORD}, allow_redirects=False, timeout=10)
     assert r.status_code == 303 and "HttpOnly" in r.headers["Set-Cookie"] and "SameSite=Strict" in r.headers[
         "Set-Cookie"]
     return session
@@ -74,11 +74,11 @@ def test_the_page_needs_a_sign_in_and_a_wrong_token_is_refused(gateway_with_dead
     posted from another site gets no session."""
     url = gateway_with_dead_letters
     assert requests.get(f"{url}/status", allow_redirects=False, timeout=10).headers["Location"] == "/status/login"
-    r = requests.post(f"{url}/status/login", data={"token": "wrong"}, allow_redirects=False, timeout=10)
+    r = requests.post(f"{url}/status/login", data={"password": "wrong-password-123"}, allow_redirects=False, timeout=10)
     assert r.status_code == 401 and r.headers["Content-Type"].startswith("application/problem+json")
     assert "Set-Cookie" not in r.headers
-    r = requests.post(f"{url}/status/login", data={"token": TOKEN}, headers={"Sec-Fetch-Site": "cross-site"},
-                      allow_redirects=False, timeout=10)
+    r = requests.post(f"{url}/status/login", data={"password": OPERATOR_PASSWORD},
+                      headers={"Sec-Fetch-Site": "cross-site"}, allow_redirects=False, timeout=10)
     assert r.status_code == 403 and r.json()["code"] == "cross_site_refused" and "Set-Cookie" not in r.headers
     r = requests.post(f"{url}/status/requeue", data={"message_id": "x"}, allow_redirects=False, timeout=10)
     assert r.status_code == 401 and r.json()["code"] == "not_signed_in"
@@ -120,7 +120,7 @@ def test_in_a_real_browser_an_operator_sees_the_dead_letter_and_requeues_it(gate
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         page = browser.new_page()
         page.goto(f"{url}/status")
-        page.fill("input[name=token]", TOKEN)
+        page.fill("input[name=password]", OPERATOR_PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_selector("#partners")
         assert "DE-HOTLINE" in page.inner_text("#partners")
@@ -139,7 +139,8 @@ async def test_a_session_opens_only_the_gateway_that_issued_it(federation: dict[
     """Browsers send a host's cookies to every port on it: FR's session cookie must not open DE's page."""
     fr, de = federation["FR-PDC"], federation["DE-HOTLINE"]
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{fr.url}/status/login", data={"token": TOKEN}, allow_redirects=False) as r:
+        async with http.post(f"{fr.url}/status/login", data={"password": OPERATOR_PASSWORD},
+                             allow_redirects=False) as r:
             assert r.status == 303
             cookie = r.headers["Set-Cookie"].split(";", 1)[0]
         async with http.get(f"{fr.url}/status", headers={"Cookie": cookie}, allow_redirects=False) as r:

@@ -55,7 +55,7 @@ def test_rfc9421_b26_signature_verifies_with_the_rfc_public_key() -> None:
     headers["Signature"] = f"sig-b26=:{RFC_B26_SIGNATURE}:"
     sig = verify_request(method="POST", target_uri="http://example.com/foo?param=Value&Pet=dog", headers=headers,
                          resolve=lambda kid: rfc_key().public_key(), now=1618884473,
-                         required_components=("@method", "@path"))
+                         required_components=("@method", "@path"), label="sig-b26")
     assert (sig.kid, sig.created, sig.label) == ("test-key-ed25519", 1618884473, "sig-b26")
 
 

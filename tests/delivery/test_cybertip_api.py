@@ -21,10 +21,11 @@ from hotline_gateway.core.model import Category
 from hotline_gateway.pipeline.sign import payload_digest
 from hotline_gateway.sim.cybertip import CybertipSim
 from hotline_gateway.sim.samples import generate_cases
+from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.store.sqlite import SqliteStore
-from hotline_gateway.store.transport_state import TransportState
 from hotline_gateway.transports.cybertip_api import CybertipApiTransport
+from tests.support.transports import context
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Rig:
     sim: CybertipSim
     transport: CybertipApiTransport
     partner: config_mod.Partner
-    state: TransportState
+    state: Store
 
     def delivery(self) -> Delivery:
         case = next(c for c in generate_cases(200, seed=91) if c.category is Category.CSAM and len(c.items) >= 2)
@@ -60,13 +61,14 @@ async def _rig(tmp_path: Path, password: str = "s3cret") -> AsyncIterator[Rig]:
            "delivery": {"timeout_s": 0.5},
            "partners": [{"id": "US-NCMEC", "kind": "law_enforcement", "country": "US", "transport": "cybertip-api",
                          "format": "cybertip", "endpoint": f"http://127.0.0.1:{port}",
-                         "options": {"username": "fr-pdc", "password": password}}]}
+                         "options": {"username": "fr-pdc", "password": password,
+                                     "allow_insecure_http": True}}]}
     (tmp_path / "config.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
     config = config_mod.load(tmp_path / "config.toml")
     store = await SqliteStore.open(tmp_path / "store.sqlite")
     async with aiohttp.ClientSession() as session:
-        state = TransportState(store)
-        yield Rig(sim, CybertipApiTransport(config, session, state), config.partner("US-NCMEC"), state)
+        state = store
+        yield Rig(sim, CybertipApiTransport(context(config, session, store=state)), config.partner("US-NCMEC"), state)
     await store.close()
     await runner.cleanup()
 
@@ -85,7 +87,7 @@ async def test_submit_fileinfo_per_item_then_finish_files_one_report(rig: Rig) -
     assert orjson.loads(receipt)["report_id"] == filed.report_id
     assert len(filed.files) == len(registry.get("cybertip").decode(d.payload)[0].items)
     assert rig.sim.calls == ["submit"] + ["fileinfo"] * len(filed.files) + ["finish"]
-    assert await rig.state.get(d.message_id) is None
+    assert await rig.state.transport_state(d.message_id) is None
 
 
 async def test_a_401_with_empty_body_is_a_configuration_dead_letter(tmp_path: Path) -> None:
@@ -127,7 +129,7 @@ async def test_a_finish_that_times_out_is_never_repeated_blindly_5102_closes_it(
     rig.sim.stall_next("finish", 1.5)  # the report is finished, the answer comes too late
     _, error = await rig.attempt(d)
     assert isinstance(error, TransientDeliveryError) and "no answer" in error.message
-    state = await rig.state.get(d.message_id)
+    state = await rig.state.transport_state(d.message_id)
     assert state is not None and state["finishing"] is True
     receipt, error = await rig.attempt(d)
     assert error is None and receipt is not None and orjson.loads(receipt)["already_finished"] is True

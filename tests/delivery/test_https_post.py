@@ -26,6 +26,7 @@ from hotline_gateway.sim.evidence_receiver import EvidenceReceiver
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.https_post import HttpsPostTransport
 from tests.engine.federation import cases_hosted_in
+from tests.support.transports import context
 
 
 @dataclass
@@ -66,13 +67,14 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         "delivery": {"timeout_s": 1.0},
         "partners": [{"id": "FR-POLICE", "kind": "law_enforcement", "country": "FR", "transport": "https",
                       "format": "native", "endpoint": f"http://127.0.0.1:{port}/evidence",
-                      "keys": str(police_jwks)}],
+                      "keys": str(police_jwks), "options": {"allow_insecure_http": True}}],
     }
     (tmp_path / "config.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
     config = config_mod.load(tmp_path / "config.toml")
     keyring = KeyRing(config.keys_dir)
     async with aiohttp.ClientSession() as session:
-        transport = HttpsPostTransport(config, session, keyring, PartnerKeys(config.partner_key_paths()))
+        keys = PartnerKeys(config.partner_key_paths())
+        transport = HttpsPostTransport(context(config, session, keyring=keyring, partner_keys=keys))
         yield Rig(transport, receiver, config, keyring)
     await runner.cleanup()
 

@@ -28,6 +28,7 @@ from hotline_gateway.sim.samples import generate_cases
 from hotline_gateway.sim.tls import TestCA
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.iccam_api import IccamApiTransport
+from tests.support.transports import context
 
 
 @dataclass
@@ -84,7 +85,7 @@ async def test_a_report_is_created_then_each_urls_assessment_and_actions_posted(
     config = make_config(tmp_path, net)
     d = delivery()
     async with aiohttp.ClientSession() as session:
-        outcome = await send(config, IccamApiTransport(config, session), d)
+        outcome = await send(config, IccamApiTransport(context(config, session)), d)
     assert outcome.error is None
     report_id = orjson.loads(outcome.receipt)["report_id"]
     urls = orjson.loads(d.payload)["urls"]
@@ -97,7 +98,7 @@ async def test_resending_the_same_report_does_not_create_a_second_one(tmp_path: 
     config = make_config(tmp_path, net)
     d = delivery()
     async with aiohttp.ClientSession() as session:
-        transport = IccamApiTransport(config, session)
+        transport = IccamApiTransport(context(config, session))
         first, again = await send(config, transport, d), await send(config, transport, d)
     assert orjson.loads(first.receipt)["report_id"] == orjson.loads(again.receipt)["report_id"]
     assert len(net.sim.reports) == 1
@@ -108,7 +109,7 @@ async def test_an_expired_access_token_is_refreshed_and_an_expired_refresh_token
 ) -> None:
     config = make_config(tmp_path, net)
     async with aiohttp.ClientSession() as session:
-        transport = IccamApiTransport(config, session)
+        transport = IccamApiTransport(context(config, session))
         assert (await send(config, transport, delivery())).error is None
         net.sim.expire_tokens()
         assert (await send(config, transport, delivery())).error is None
@@ -121,14 +122,14 @@ async def test_an_expired_access_token_is_refreshed_and_an_expired_refresh_token
 async def test_a_refused_login_401_with_empty_body_is_a_configuration_dead_letter(tmp_path: Path, net: Net) -> None:
     config = make_config(tmp_path, net, password="wrong")
     async with aiohttp.ClientSession() as session:
-        outcome = await send(config, IccamApiTransport(config, session), delivery())
+        outcome = await send(config, IccamApiTransport(context(config, session)), delivery())
     assert isinstance(outcome.error, PermanentDeliveryError) and outcome.error.code == "partner_configuration"
 
 
 async def test_a_client_without_the_networks_certificate_gets_nothing_through(tmp_path: Path, net: Net) -> None:
     config = make_config(tmp_path, net, client_cert=None, client_key=None)
     async with aiohttp.ClientSession() as session:
-        transport = IccamApiTransport(config, session)
+        transport = IccamApiTransport(context(config, session))
         try:
             error = (await send(config, transport, delivery())).error
         except DeliveryError as exc:  # the handshake fails before any HTTP: the whole batch waits

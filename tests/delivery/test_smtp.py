@@ -25,6 +25,7 @@ from hotline_gateway.sim.mail_server import MailServer
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.smtp import SmtpTransport
 from tests.engine.federation import cases_hosted_in
+from tests.support.transports import context
 
 
 @dataclass
@@ -57,13 +58,13 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
                     "data_dir": str(tmp_path / "data")},
         "delivery": {"timeout_s": 2.0},
         "partners": [{"id": "HOST-OVH", "kind": "host", "country": "FR", "transport": "smtp", "format": "native",
-                      "options": {"smtp_host": "127.0.0.1", "smtp_port": mail.port,
+                      "options": {"smtp_host": "127.0.0.1", "smtp_port": mail.port, "tls": "none",
                                   "from": "notices@fr-pdc.test", "abuse_contacts": {"*": "abuse@host.test"}}}],
     }
     (tmp_path / "config.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
     config = config_mod.load(tmp_path / "config.toml")
     keyring = KeyRing(config.keys_dir)
-    transport = SmtpTransport(config, None, keyring, PartnerKeys(config.partner_key_paths()))  # type: ignore[arg-type]
+    transport = SmtpTransport(context(config, keyring=keyring, partner_keys=PartnerKeys(config.partner_key_paths())))
     yield Rig(transport, mail, config, keyring, tmp_path / "ours")
     await mail.stop()
 

@@ -29,10 +29,10 @@ def signing_key(root: Path) -> SigningKey:
     return KeyDirectory.load(root / "keys").active_signing_key()
 
 
-def cases_hosted_in(country: str, count: int, seed: int = 7) -> list[Case]:
+def cases_hosted_in(country: str, count: int, seed: int = 7, originator: str = "FR-PDC") -> list[Case]:
     """Generated cases whose items are all illegal and hosted in ``country`` (so routing is predictable)."""
     out = []
-    for case in generate_cases(count, seed=seed):
+    for case in generate_cases(count, seed=seed, originator=originator):
         for item in case.items:
             item.assigned_country = country
             if item.legal_class not in (LegalClass.BASELINE, LegalClass.NATIONAL):
@@ -77,6 +77,7 @@ async def signed_post(
     send_body: bytes | None = None,
     headers_extra: dict[str, str] | None = None,
     sign: bool = True,
+    sent: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """POST ``body`` signed as the partner holding ``key``; ``send_body`` lets a test change bytes after signing."""
     headers = {"Content-Type": content_type, "Content-Digest": content_digest(body)}
@@ -93,6 +94,8 @@ async def signed_post(
             )
         )
     headers.update(headers_extra or {})
+    if sent is not None:
+        sent.update(headers)  # what went out, to verify the answer's binding to this request
     async with session.post(url, data=send_body if send_body is not None else body, headers=headers) as r:
         return r.status, dict(r.headers), await r.read()
 

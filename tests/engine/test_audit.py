@@ -60,12 +60,14 @@ def test_reordered_entries_are_named(audited: Path, capsys: pytest.CaptureFixtur
             r[0]: r[1:]
             for r in conn.execute(
                 "SELECT seq, at, kind, message_id, case_id, partner,"
-                " payload_sha256, signatures, detail, prev_hash, hash FROM audit"
+                " payload_sha256, signatures, detail, prev_hash, hash, doc_sha256 FROM audit"
                 " WHERE seq IN (3, 4)"
             )
         }
         conn.execute("DELETE FROM audit WHERE seq IN (3, 4)")
         for seq, other in ((3, 4), (4, 3)):
-            conn.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (seq, *rows[other]))
+            conn.execute("INSERT INTO audit(seq, at, kind, message_id, case_id, partner, payload_sha256, signatures,"
+                         " detail, prev_hash, hash, doc_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (seq, *rows[other]))
     assert main(["audit", "verify", "--config", str(audited)]) == 1
     assert "audit entry 3:" in capsys.readouterr().out

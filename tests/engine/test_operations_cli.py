@@ -64,7 +64,7 @@ async def test_init_config_serves_and_accepts_local_intake_with_its_token(
     gw = await RunningGateway(config_mod.load(out["config"])).start()
     try:
         async with aiohttp.ClientSession() as session:
-            await submit(session, gw, cases_hosted_in("NL", 2))
+            await submit(session, gw, cases_hosted_in("NL", 2, originator=gw.config.id))
         assert await gw.app[SERVICES].store.count("cases") == 2
     finally:
         await gw.stop()
@@ -135,3 +135,33 @@ def test_status_before_the_gateway_ever_ran_exits_2_with_one_line(
 ) -> None:
     code, _, err = cli(capsys, "status", "--config", str(fed_paths["FR-PDC"]))
     assert code == 2 and "no store yet" in err and len(err.strip().splitlines()) == 1
+
+
+async def test_retry_while_serve_runs_leaves_intake_working_and_the_chain_whole(
+    fed_paths: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``retry`` writes to the store (and the audit chain) while the gateway is serving: the gateway reads
+    the chain head inside each write transaction, so every later intake is still accepted and the chain
+    still verifies (it used to answer 500 until restart, issue 13)."""
+    fr_file = fed_paths["FR-PDC"]
+    _short_deadline(fr_file, 1.0)
+    fr = await RunningGateway(config_mod.load(fr_file)).start()
+    store = fr.app[SERVICES].store
+    try:
+        async with aiohttp.ClientSession() as session:
+            await submit(session, fr, cases_hosted_in("DE", 2))
+
+            async def all_dead() -> bool:
+                st = (await store.partner_status()).get("DE-HOTLINE")
+                return st is not None and st.dead == 2
+
+            await _until(all_dead)
+            code, out, _ = await acli(capsys, "retry", "--config", str(fr_file), "--json")
+            assert (code, out) == (0, {"requeued": 2})
+            for seed in range(3):
+                result = await submit(session, fr, cases_hosted_in("DE", 2, seed=200 + seed))
+                assert all(a["new"] for a in result["accepted"])
+        code, report, _ = await acli(capsys, "audit", "verify", "--config", str(fr_file), "--json")
+        assert code == 0 and report["ok"], report
+    finally:
+        await fr.stop()

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from hotline_gateway.api.state import SERVICES
-from hotline_gateway.crypto.httpsig import verify_response
+from hotline_gateway.crypto.httpsig import Request, verify_response
 from hotline_gateway.crypto.keydir import KeyDirectory, generate
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim.demo import wait_settled
@@ -240,9 +240,11 @@ async def test_responses_to_partners_are_signed_even_when_they_refuse(
 ) -> None:
     fr = federation["FR-PDC"]
     fr_keys = KeyDirectory.load(fr.config.keys_dir)
+    sent: dict[str, str] = {}
     async with aiohttp.ClientSession() as s:
         status, headers, _ = await signed_post(
-            s, url, envelope(fed_paths), signing_key(fed_paths["DE-HOTLINE"].parent), content_type="text/plain"
+            s, url, envelope(fed_paths), signing_key(fed_paths["DE-HOTLINE"].parent), content_type="text/plain",
+            sent=sent,
         )
     assert status == 415
-    verify_response(status=status, headers=headers, resolve=fr_keys.resolve)
+    verify_response(status=status, headers=headers, resolve=fr_keys.resolve, request=Request("POST", url, sent))

@@ -25,8 +25,8 @@ from hotline_gateway.core.model import (
     Reporter,
     ReporterKind,
     Tlp,
-    parse_timestamp,
 )
+from hotline_gateway.core.timefmt import parse_timestamp
 from hotline_gateway.crypto.jws import verify_detached
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.service import RunningGateway
@@ -57,7 +57,7 @@ def fr_config(fed_paths: dict[str, Path], mail_port: int) -> Path:
     doc["partners"].append({
         "id": "HOST-EXAMPLE", "kind": "host", "country": "FR", "asns": [HOST_ASN], "transport": "smtp",
         "format": "xarf",
-        "options": {"smtp_host": "127.0.0.1", "smtp_port": mail_port, "from": "notices@fr-pdc.test",
+        "options": {"smtp_host": "127.0.0.1", "smtp_port": mail_port, "tls": "none", "from": "notices@fr-pdc.test",
                     "abuse_contacts": {"*": "abuse@host.test"}},
     })
     path.write_text(tomli_w.dumps(doc), encoding="utf-8")
@@ -204,7 +204,7 @@ async def test_a_platform_receives_a_dsa_notice_over_https_with_no_reporter_data
     doc = tomllib.loads(fed_paths["FR-PDC"].read_text(encoding="utf-8"))
     doc["partners"].append({"id": "PLATFORM-VIDEO", "kind": "platform", "asns": [HOST_ASN], "transport": "https",
                             "format": "dsa-notice", "endpoint": f"http://127.0.0.1:{port}/evidence",
-                            "keys": str(tmp_path / "platform.jwks.json")})
+                            "keys": str(tmp_path / "platform.jwks.json"), "options": {"allow_insecure_http": True}})
     fed_paths["FR-PDC"].write_text(tomli_w.dumps(doc), encoding="utf-8")
     fr = await RunningGateway(config_mod.load(fed_paths["FR-PDC"])).start()
     try:

@@ -8,6 +8,7 @@ import fcntl
 import os
 import signal
 import sqlite3
+import stat
 import struct
 import sys
 import termios
@@ -217,3 +218,32 @@ async def test_on_a_terminal_the_progress_bar_shows_counts_rate_and_eta(
     assert proc.returncode == 0
     text = screen.decode(errors="replace")
     assert "100%" in text and "200 accepted" in text and "cases/s" in text and "<00:00" in text, text[-400:]
+
+
+async def test_journal_and_rejects_never_follow_a_planted_link_and_are_owner_only(
+    federation: dict[str, RunningGateway], fed_paths: dict[str, Path], tmp_path: Path
+) -> None:
+    """In a shared folder someone plants links where the import writes: its journal's temporary file is
+    replaced rather than written through, a link in place of the journal or of the rejects file is
+    refused with exit 2 naming it — and the file they point at is never touched; what the import
+    writes is 0600 (rejected lines carry reporters' contact data; issue 9 item 16)."""
+    victim = tmp_path / "someone-elses-file"
+    victim.write_bytes(b"precious\n")
+    source = tmp_path / "backlog.jsonl"
+    backlog(source, 60, bad_every=20)
+    (tmp_path / ".backlog.jsonl.import-state.tmp").symlink_to(victim)
+    proc = await run_import(fed_paths["FR-PDC"], source, "--batch", "20")
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err
+    journal, rejects = tmp_path / "backlog.jsonl.import-state", tmp_path / "backlog.jsonl.rejects.jsonl"
+    assert not journal.is_symlink() and stat.S_IMODE(journal.stat().st_mode) == 0o600
+    assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
+    for planted in ("import-state", "rejects.jsonl"):
+        other = tmp_path / f"other-{planted}.jsonl"
+        backlog(other, 20, bad_every=10, seed=7)
+        (tmp_path / f"{other.name}.{planted}").symlink_to(victim)
+        proc = await run_import(fed_paths["FR-PDC"], other)
+        _, err = await proc.communicate()
+        assert proc.returncode == 2 and f"{other.name}.{planted}" in err.decode(), err
+        assert b"Traceback" not in err
+    assert victim.read_bytes() == b"precious\n"

@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from hotline_gateway.cli.main import main
-from hotline_gateway.core.model import format_timestamp
+from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim.demo import TOKEN, run_demo, wait_settled
 from tests.engine.federation import cases_hosted_in, submit
@@ -123,7 +123,7 @@ def test_report_numbers_match_the_store(demo: Path, tmp_path: Path) -> None:
 
 
 def test_the_html_report_opens_offline_with_every_chart_and_table(demo: Path, tmp_path: Path) -> None:
-    """Run as a command: one HTML file whose seven charts are inline PNGs, each with its table, and which refers
+    """Run as a command: one HTML file whose eight charts are inline PNGs, each with its table, and which refers
     to nothing outside itself (no script, stylesheet link, frame or URL of any kind)."""
     out = tmp_path / "report.html"
     done = subprocess.run([sys.executable, "-m", "hotline_gateway.cli.main", "report", "--config", str(demo), *ALL_TIME,
@@ -132,7 +132,7 @@ def test_the_html_report_opens_offline_with_every_chart_and_table(demo: Path, tm
     html = out.read_text(encoding="utf-8")
     parsed = Resources()
     parsed.feed(html)
-    assert parsed.tags["img"] == 7 and parsed.tags["table"] == 7
+    assert parsed.tags["img"] == 8 and parsed.tags["table"] == 8  # the monthly summary, then seven figures
     assert all(link.startswith("data:image/png;base64,") for link in parsed.links), parsed.links
     for link in parsed.links:
         assert base64.b64decode(link.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")

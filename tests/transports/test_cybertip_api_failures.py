@@ -15,10 +15,11 @@ import pytest
 
 from hotline_gateway.config import Partner
 from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.store.sqlite import SqliteStore
-from hotline_gateway.store.transport_state import TransportState
 from hotline_gateway.transports.cybertip_api import CybertipApiTransport
+from tests.support.transports import context
 from tests.transports.conftest import TipApi, make_delivery, partner_config
 
 PARTNER = "US-NCMEC"
@@ -47,7 +48,7 @@ class Rig:
     api: TipApi
     transport: CybertipApiTransport
     partner: Partner
-    state: TransportState
+    state: Store
 
     def delivery(self, body: bytes | None = None) -> Delivery:
         return make_delivery(submission() if body is None else body, partner=PARTNER, fmt="cybertip",
@@ -59,15 +60,16 @@ class Rig:
 
 
 async def make_rig(tmp_path: Path, api: TipApi, **options: Any) -> AsyncIterator[Rig]:
-    merged = {k: v for k, v in {"username": "fr-pdc", "password": "s3cret", **options}.items() if v is not None}
+    merged = {k: v for k, v in {"username": "fr-pdc", "password": "s3cret", "allow_insecure_http": True,
+                                **options}.items() if v is not None}
     config = partner_config(tmp_path, {"id": PARTNER, "kind": "law_enforcement", "country": "US",
                                        "transport": "cybertip-api", "format": "cybertip",
                                        "endpoint": api.endpoint, "options": merged}, timeout_s=0.3)
     store = await SqliteStore.open(tmp_path / "store.sqlite")
     try:
         async with aiohttp.ClientSession() as session:
-            state = TransportState(store)
-            yield Rig(api, CybertipApiTransport(config, session, state), config.partner(PARTNER), state)
+            state = store
+            yield Rig(api, CybertipApiTransport(context(config, session, store=state)), config.partner(PARTNER), state)
     finally:
         await store.close()
 
@@ -95,7 +97,7 @@ async def test_a_fileinfo_that_times_out_retracts_and_the_retry_files_one_fresh_
     assert rig.api.sim.calls[-1] == "retract"
     first = next(iter(rig.api.sim.reports.values()))
     assert first.retracted and not first.finished
-    assert await rig.state.get(d.message_id) is None
+    assert await rig.state.transport_state(d.message_id) is None
     receipt, error = await rig.attempt(d)
     assert error is None and receipt is not None
     [filed] = rig.api.sim.finished
@@ -106,7 +108,7 @@ async def test_a_fileinfo_that_times_out_retracts_and_the_retry_files_one_fresh_
 async def test_a_report_that_expired_between_steps_is_filed_afresh(rig: Rig) -> None:
     """A resumed delivery whose unfinished report the API forgot (5001) files a new one, not a dead letter."""
     d = rig.delivery()
-    await rig.state.put(d.message_id, {"report_id": "69999999", "files": 1})  # stored before a restart
+    await rig.state.put_transport_state(d.message_id, {"report_id": "69999999", "files": 1})  # stored before a restart
     _, error = await rig.attempt(d)
     assert isinstance(error, TransientDeliveryError) and "refiling" in error.message
     assert rig.api.sim.calls == ["fileinfo"]

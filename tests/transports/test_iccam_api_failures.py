@@ -18,6 +18,7 @@ from hotline_gateway.core.errors import DecodeError, PermanentDeliveryError, Tra
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.base import Outcome
 from hotline_gateway.transports.iccam_api import IccamApiTransport
+from tests.support.transports import context
 from tests.transports.conftest import IccamNet, make_delivery, partner_config
 
 PARTNER = "INHOPE-ICCAM"
@@ -58,7 +59,7 @@ async def test_an_expiry_seen_by_several_lanes_at_once_costs_one_refresh(tmp_pat
     """Lanes share one session per partner; renewal is single-flight, so parallel 401s do not stampede."""
     config = config_for(tmp_path, iccam_net)
     async with aiohttp.ClientSession() as session:
-        transport = IccamApiTransport(config, session)
+        transport = IccamApiTransport(context(config, session))
         assert (await send_one(transport, config, delivery())).error is None
         iccam_net.sim.expire_tokens()
         outcomes = await asyncio.gather(*(send_one(transport, config, delivery()) for _ in range(4)))
@@ -72,7 +73,7 @@ async def test_a_5xx_on_an_assessment_is_retried_on_the_same_report(tmp_path: Pa
     d = delivery()
     iccam_net.sim.fail_next("assessment", 503)
     async with aiohttp.ClientSession() as session:
-        transport = IccamApiTransport(config, session)
+        transport = IccamApiTransport(context(config, session))
         first = await send_one(transport, config, d)
         assert isinstance(first.error, TransientDeliveryError) and "503" in first.error.message
         again = await send_one(transport, config, d)
@@ -91,7 +92,7 @@ async def test_a_create_that_times_out_makes_the_batch_wait_and_the_retry_finds_
     d = delivery()
     iccam_net.sim.stall_next("create", 1.0)
     async with aiohttp.ClientSession() as session:
-        transport = IccamApiTransport(config, session)
+        transport = IccamApiTransport(context(config, session))
         with pytest.raises(TransientDeliveryError, match="unreachable"):
             await send_one(transport, config, d)
         await asyncio.sleep(0.8)  # let the stalled handler finish, as the real API would
@@ -108,7 +109,7 @@ async def test_a_payload_that_is_not_an_assessed_report_is_a_dead_letter_not_a_c
     """An exception escaping send would leave the delivery claimed in flight; it must become an outcome."""
     config = config_for(tmp_path, iccam_net)
     async with aiohttp.ClientSession() as session:
-        outcome = await send_one(IccamApiTransport(config, session), config, delivery(body=body))
+        outcome = await send_one(IccamApiTransport(context(config, session)), config, delivery(body=body))
     assert isinstance(outcome.error, PermanentDeliveryError) and outcome.error.code == "cannot_encode"
     assert iccam_net.sim.reports == {} and iccam_net.sim.logins == 0
 
@@ -116,7 +117,7 @@ async def test_a_payload_that_is_not_an_assessed_report_is_a_dead_letter_not_a_c
 async def test_a_missing_password_file_is_a_configuration_dead_letter(tmp_path: Path, iccam_net: IccamNet) -> None:
     config = config_for(tmp_path, iccam_net, password=None, password_file="secrets/iccam-password")
     async with aiohttp.ClientSession() as session:
-        outcome = await send_one(IccamApiTransport(config, session), config, delivery())
+        outcome = await send_one(IccamApiTransport(context(config, session)), config, delivery())
     assert isinstance(outcome.error, PermanentDeliveryError) and outcome.error.code == "partner_configuration"
     assert "password_file" in outcome.error.message
 
@@ -125,7 +126,7 @@ async def test_the_password_may_live_in_a_file_beside_the_config(tmp_path: Path,
     (tmp_path / "iccam-password").write_text("s3cret\n", encoding="utf-8")
     config = config_for(tmp_path, iccam_net, password=None, password_file="iccam-password")
     async with aiohttp.ClientSession() as session:
-        outcome = await send_one(IccamApiTransport(config, session), config, delivery())
+        outcome = await send_one(IccamApiTransport(context(config, session)), config, delivery())
     assert outcome.error is None and iccam_net.sim.logins == 1
 
 
@@ -149,7 +150,7 @@ async def test_polling_hands_each_report_over_then_acknowledges_it_and_skips_unr
         taken_refs.append(doc["hotlineReference"])
 
     async with aiohttp.ClientSession() as session:
-        taken = await IccamApiTransport(config, session).poll(config.partner(PARTNER), "FR", accept)
+        taken = await IccamApiTransport(context(config, session)).poll(config.partner(PARTNER), "FR", accept)
     assert taken == 2
     assert taken_refs == [d["hotlineReference"] for d in forwarded]
     assert iccam_net.sim.queues["FR"] == [{"urls": []}, odd]
@@ -165,7 +166,7 @@ async def test_a_reference_is_one_path_segment_when_acknowledged(tmp_path: Path,
         seen.append(data)
 
     async with aiohttp.ClientSession() as session:
-        taken = await IccamApiTransport(config, session).poll(config.partner(PARTNER), "FR", accept)
+        taken = await IccamApiTransport(context(config, session)).poll(config.partner(PARTNER), "FR", accept)
     assert taken == 1 and len(seen) == 1
     assert iccam_net.sim.queues["FR"] == []
 
@@ -179,7 +180,7 @@ async def test_a_work_queue_that_answers_5xx_is_transient(tmp_path: Path, iccam_
 
     async with aiohttp.ClientSession() as session:
         with pytest.raises(TransientDeliveryError, match="502"):
-            await IccamApiTransport(config, session).poll(config.partner(PARTNER), "FR", accept)
+            await IccamApiTransport(context(config, session)).poll(config.partner(PARTNER), "FR", accept)
 
 
 async def test_what_was_delivered_before_the_network_went_away_is_kept(tmp_path: Path, iccam_net: IccamNet) -> None:
@@ -189,7 +190,7 @@ async def test_what_was_delivered_before_the_network_went_away_is_kept(tmp_path:
     iccam_net.sim.stall_next("create", 0.0)  # the first create answers at once
     iccam_net.sim.stall_next("create", 0.6)  # the second answers too late
     async with aiohttp.ClientSession() as session:
-        outcomes = await IccamApiTransport(config, session).send(config.partner(PARTNER), batch)
+        outcomes = await IccamApiTransport(context(config, session)).send(config.partner(PARTNER), batch)
     assert outcomes[0].error is None and outcomes[0].receipt is not None
     assert [o.delivery for o in outcomes] == batch
     assert all(isinstance(o.error, TransientDeliveryError) and "unreachable" in o.error.message for o in outcomes[1:])

@@ -92,6 +92,87 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE cases ADD COLUMN submitted_sha256 TEXT;
     """,
+    # 5: message ids are unique per sender (two partners may pick the same id; each gets its own
+    # receipt); payloads move to an immutable side table so delivery state changes rewrite small rows
+    # only; audit entries record the digest of the case document they leave behind; nonces by age.
+    """
+    CREATE TABLE inbound_v5 (
+        sender TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        kid TEXT,
+        received_at TEXT NOT NULL,
+        payload_sha256 TEXT NOT NULL,
+        receipt TEXT NOT NULL,
+        PRIMARY KEY (sender, message_id)
+    ) WITHOUT ROWID;
+    INSERT INTO inbound_v5 SELECT sender, message_id, kid, received_at, payload_sha256, receipt FROM inbound;
+    DROP TABLE inbound;
+    ALTER TABLE inbound_v5 RENAME TO inbound;
+    CREATE TABLE payloads (
+        message_id TEXT PRIMARY KEY,
+        payload BLOB NOT NULL,
+        signature TEXT NOT NULL
+    );
+    INSERT INTO payloads SELECT message_id, payload, signature FROM deliveries;
+    CREATE TABLE deliveries_v5 (
+        message_id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(case_id),
+        partner TEXT NOT NULL,
+        format TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        payload_sha256 TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        deadline_at REAL NOT NULL,
+        last_error TEXT,
+        receipt TEXT,
+        delivered_at REAL,
+        item_ids TEXT NOT NULL DEFAULT '[]'
+    );
+    INSERT INTO deliveries_v5 SELECT message_id, case_id, partner, format, transport, message_type, payload_sha256,
+        state, attempts, created_at, next_attempt_at, deadline_at, last_error, receipt, delivered_at, item_ids
+        FROM deliveries ORDER BY rowid;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v5 RENAME TO deliveries;
+    CREATE INDEX deliveries_due ON deliveries(partner, state, next_attempt_at);
+    CREATE INDEX deliveries_case ON deliveries(case_id);
+    ALTER TABLE audit ADD COLUMN doc_sha256 TEXT;
+    CREATE INDEX nonces_created ON nonces(created);
+    """,
+    # 6: the audit chain's anchors: our signed checkpoints, and the checkpoints partners sent us (we
+    # witness theirs as they witness ours); the chain looked up by case and by message for verification.
+    """
+    CREATE TABLE checkpoints (
+        seq INTEGER PRIMARY KEY,
+        head TEXT NOT NULL,
+        at TEXT NOT NULL,
+        jws TEXT NOT NULL
+    );
+    CREATE TABLE witnessed (
+        gateway TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        head TEXT NOT NULL,
+        at TEXT NOT NULL,
+        jws TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (gateway, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX audit_case ON audit(case_id) WHERE case_id IS NOT NULL;
+    CREATE INDEX audit_message ON audit(message_id) WHERE message_id IS NOT NULL;
+    """,
+    # 7: operators' sessions on the status page, kept across restarts (by the digest of the cookie's
+    # value, so a copy of the store signs nobody in).
+    """
+    CREATE TABLE sessions (
+        id_sha256 TEXT PRIMARY KEY,
+        csrf TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -1,0 +1,44 @@
+"""Housekeeping: small periodic jobs of a running gateway (today: forgetting nonces that left the
+replay window, so the table never grows without bound)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from hotline_gateway.config import Config
+from hotline_gateway.core.log import get_logger
+from hotline_gateway.store.interface import Store
+
+log = get_logger("hotline_gateway.housekeeping")
+
+
+class Housekeeping:
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_once(self) -> None:
+        pruned = await self.store.prune_nonces(int(time.time()) - 2 * self.config.clock_skew_s)
+        if pruned:
+            log.info("nonces.pruned", count=pruned)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.clock_skew_s)
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("housekeeping.failed")

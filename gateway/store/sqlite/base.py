@@ -1,0 +1,107 @@
+"""The SQLite store's connections: one writer thread (group commit), one reader connection."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from hotline_gateway.core.errors import StoreError
+from hotline_gateway.core.files import create_private, restrict
+from hotline_gateway.store.sqlite.migrations import migrate
+from hotline_gateway.store.sqlite.writer import Writer, connect
+
+T = TypeVar("T")
+S = TypeVar("S", bound="SqliteBase")
+
+
+class SqliteBase:
+    """Connections, the writer thread and the claims held in memory, shared by the store's parts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: Writer | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._claimed: dict[str, str] = {}  # message id -> partner
+        self._released: dict[str, float] = {}  # message id -> monotonic time its claim ended
+        self._nonces: dict[tuple[str, str], int] = {}
+        self._nonces_loaded = False
+
+    @classmethod
+    async def open(cls: type[S], path: Path, *, recover: bool = True) -> S:
+        """Open (creating and migrating as needed). ``recover`` re-queues deliveries an older version left
+        in flight; only the gateway that owns the outbox passes it, never a command looking on."""
+        store = cls(path)
+        await asyncio.to_thread(store._open_sync, recover)
+        return store
+
+    def _open_sync(self, recover: bool) -> None:
+        create_private(self.path)
+        conn = connect(self.path)
+        try:
+            migrate(conn)
+            if recover:
+                conn.execute("UPDATE deliveries SET state='queued' WHERE state='in_flight'")
+        finally:
+            conn.close()
+        for suffix in ("-wal", "-shm"):
+            restrict(self.path.with_name(self.path.name + suffix))
+        self._writer = Writer(self.path)
+        self._writer.start()
+        self._reader = connect(self.path)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def commit_batches(self) -> int:
+        return self._writer.batches if self._writer else 0
+
+    async def _write(self, fn: Callable[[Writer], T]) -> T:
+        """Run ``fn`` in the next group commit; returns once it is durable."""
+        if self._writer is None:
+            raise StoreError("store is closed")
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._writer.queue.put((fn, fut))
+        return await fut
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            if self._reader is None:
+                raise StoreError("store is closed")
+            with self._read_lock:
+                self._reader.execute("BEGIN")
+                try:
+                    return fn(self._reader)
+                finally:
+                    self._reader.execute("COMMIT")
+
+        return await asyncio.to_thread(run)
+
+    async def probe_write(self, timeout: float = 5.0) -> None:
+        """A real write through the writer thread, committed and synced like an intake: rewriting the
+        schema version with the value it has changes nothing yet writes a page, so a read-only or full
+        disk fails here where a bare ``SELECT`` in a transaction would pass."""
+        if self._writer is None or not self._writer.is_alive():
+            raise StoreError("store writer is not running")
+
+        def op(w: Writer) -> None:
+            (version,) = w.conn.execute("PRAGMA user_version").fetchone()
+            w.conn.execute(f"PRAGMA user_version = {int(version)}")
+
+        try:
+            await asyncio.wait_for(self._write(op), timeout)
+        except TimeoutError:
+            raise StoreError(f"no commit within {timeout:g} s") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"write failed: {exc}") from None

@@ -1,0 +1,71 @@
+"""Cases: stored documents, who sent them, and actions recorded on their items."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from hotline_gateway.store.interface import Action
+from hotline_gateway.store.records import AuditEntry, Delivery
+from hotline_gateway.store.sqlite.base import SqliteBase
+from hotline_gateway.store.sqlite.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, apply_actions, delivery_row
+from hotline_gateway.store.sqlite.writer import Writer
+
+
+class CaseOps(SqliteBase):
+
+    async def case_docs(self, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not case_ids:
+            return {}
+
+        def q(c: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            marks = ",".join("?" * len(case_ids))
+            rows = c.execute(f"SELECT case_id, doc FROM cases WHERE case_id IN ({marks})", list(case_ids))
+            return {r[0]: orjson.loads(r[1]) for r in rows}
+
+        return await self._read(q)
+
+    async def case_origin(self, case_id: str) -> str | None:
+        def q(c: sqlite3.Connection) -> str | None:
+            row = c.execute("SELECT origin FROM cases WHERE case_id=?", (case_id,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(q)
+
+    async def items_sent_to(self, case_id: str, partner: str) -> set[str]:
+        def q(c: sqlite3.Connection) -> set[str]:
+            rows = c.execute("SELECT item_ids FROM deliveries WHERE case_id=? AND partner=? AND state != 'cancelled'",
+                             (case_id, partner))
+            return {i for (ids,) in rows for i in orjson.loads(ids)}
+
+        return await self._read(q)
+
+    async def get_case(self, case_id: str) -> tuple[dict[str, Any], list[Delivery]] | None:
+        def q(c: sqlite3.Connection) -> tuple[dict[str, Any], list[Delivery]] | None:
+            row = c.execute("SELECT case_id, origin, message_id, received_at, doc, routing FROM cases WHERE case_id=?",
+                            (case_id,)).fetchone()
+            if row is None:
+                return None
+            deliveries = [delivery_row(r) for r in c.execute(
+                f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.case_id=? ORDER BY d.partner", (case_id,))]
+            info = {"case": orjson.loads(row["doc"]), "origin": row["origin"], "message_id": row["message_id"],
+                    "routing": orjson.loads(row["routing"])}
+            return info, deliveries
+
+        return await self._read(q)
+
+    async def add_actions(self, case_id: str, updates: Sequence[tuple[str, Action]], *, source: str,
+                          message_id: str | None = None) -> list[tuple[str, dict[str, Any]]] | None:
+        def op(w: Writer) -> list[tuple[str, dict[str, Any]]] | None:
+            added, digest = apply_actions(w.conn, case_id, updates)
+            if added:
+                detail = "; ".join(f"{item_id} {a['type']}" for item_id, a in added)
+                w.append_audit([AuditEntry("case.updated", message_id=message_id, case_id=case_id,
+                                           partner=None if source == "local" else source, detail=detail,
+                                           doc_sha256=digest)])
+            return added
+
+        return await self._write(op)

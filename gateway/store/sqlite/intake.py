@@ -1,0 +1,120 @@
+"""Intake: submissions and partners' messages committed atomically, with their outbox rows."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+
+import orjson
+
+from hotline_gateway.store.interface import CaseConflict
+from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
+from hotline_gateway.store.sqlite.base import SqliteBase
+from hotline_gateway.store.sqlite.rows import apply_actions, inbound_row
+from hotline_gateway.store.sqlite.writer import Writer, doc_digest
+
+
+class IntakeOps(SqliteBase):
+
+    async def commit_intakes(self, intakes: Sequence[Intake], *, nonce: tuple[str, str, int] | None = None
+                             ) -> list[IntakeResult]:
+        def op(w: Writer) -> list[IntakeResult]:
+            results = [_commit_one(w, intake) for intake in intakes]
+            if nonce is not None:
+                w.conn.execute("INSERT OR IGNORE INTO nonces(kid, nonce, created) VALUES (?, ?, ?)", nonce)
+            return results
+
+        return await self._write(op)
+
+    async def find_inbound(self, sender: str, message_ids: Sequence[str]) -> dict[str, InboundRecord]:
+        if not message_ids:
+            return {}
+
+        def q(c: sqlite3.Connection) -> dict[str, InboundRecord]:
+            marks = ",".join("?" * len(message_ids))
+            rows = c.execute("SELECT message_id, sender, kid, received_at, payload_sha256, receipt FROM inbound"
+                             f" WHERE sender = ? AND message_id IN ({marks})", [sender, *message_ids])
+            return {r["message_id"]: inbound_row(r) for r in rows}
+
+        return await self._read(q)
+
+    async def spend_nonce(self, kid: str, nonce: str, created: int) -> bool:
+        """In memory for this single-node store (loaded at start with the nonces of accepted messages,
+        which are committed with them); True when the nonce is fresh."""
+        if not self._nonces_loaded:
+            await self._load_nonces(created)
+        if (kid, nonce) in self._nonces:
+            return False
+        self._nonces[(kid, nonce)] = created
+        return True
+
+    async def _load_nonces(self, now: int) -> None:
+        rows = await self._read(lambda c: c.execute("SELECT kid, nonce, created FROM nonces WHERE created >= ?",
+                                                    (now - 3600,)).fetchall())
+        for kid, nonce, created in rows:
+            self._nonces.setdefault((kid, nonce), created)
+        self._nonces_loaded = True
+
+    async def prune_nonces(self, before: int) -> int:
+        self._nonces = {k: v for k, v in self._nonces.items() if v >= before}
+        return int(await self._write(lambda w: w.conn.execute("DELETE FROM nonces WHERE created < ?",
+                                                              (before,)).rowcount))
+
+
+def _commit_one(w: Writer, intake: Intake) -> IntakeResult:
+    c = w.conn
+    rec = intake.inbound
+    if rec is not None:
+        row = c.execute("SELECT message_id, sender, kid, received_at, payload_sha256, receipt FROM inbound"
+                        " WHERE sender=? AND message_id=?", (rec.sender, rec.message_id)).fetchone()
+        if row is not None:
+            return IntakeResult(fresh=[False] * len(intake.cases), duplicate_of=inbound_row(row))
+        c.execute("INSERT INTO inbound(sender, message_id, kid, received_at, payload_sha256, receipt)"
+                  " VALUES (?, ?, ?, ?, ?, ?)",
+                  (rec.sender, rec.message_id, rec.kid, rec.received_at, rec.payload_sha256, rec.receipt))
+    now = time.time()
+    fresh: list[bool] = []
+    skipped: set[str] = set()
+    digests: dict[str, str] = {}
+    for case in intake.cases:
+        digest = doc_digest(case.doc)
+        row = c.execute("SELECT doc, submitted_sha256 FROM cases WHERE case_id = ?", (case.case_id,)).fetchone()
+        if row is not None:
+            same = row[1] == digest if row[1] is not None else bytes(row[0]) == case.doc
+            if not same and not intake.keep_first:
+                raise CaseConflict(case.case_id)
+            fresh.append(False)
+            skipped.add(case.case_id)
+            continue
+        c.execute("INSERT INTO cases(case_id, origin, message_id, received_at, category, doc, routing, stored_at,"
+                  " submitted_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  (case.case_id, case.origin, case.message_id, case.received_at, case.category, case.doc,
+                   case.routing, now, digest))
+        digests[case.case_id] = digest
+        fresh.append(True)
+    kept = [d for d in intake.deliveries if d.case_id not in skipped]
+    c.executemany("INSERT INTO payloads(message_id, payload, signature) VALUES (?, ?, ?)",
+                  [(d.message_id, d.payload, d.signature) for d in kept])
+    c.executemany(
+        "INSERT INTO deliveries(message_id, case_id, partner, format, transport, message_type, payload_sha256, state,"
+        " attempts, created_at, next_attempt_at, deadline_at, last_error, receipt, delivered_at, item_ids)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
+          d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,
+          d.delivered_at, orjson.dumps(d.item_ids)) for d in kept])
+    audit: list[AuditEntry] = []
+    for entry in intake.audit:
+        if entry.case_id in skipped:
+            continue
+        if entry.kind == "case.accepted" and entry.case_id in digests:
+            entry.doc_sha256 = digests[entry.case_id]
+        audit.append(entry)
+    for case_id, updates in intake.updates.items():
+        added, updated = apply_actions(c, case_id, updates)
+        if added:
+            audit.append(AuditEntry("case.updated", message_id=rec.message_id if rec else None, case_id=case_id,
+                                    partner=rec.sender if rec else None,
+                                    detail=f"{len(added)} action(s) reported", doc_sha256=updated))
+    w.append_audit(audit)
+    return IntakeResult(fresh=fresh)

@@ -1,0 +1,233 @@
+"""The outbox: claims, outcomes, dead letters, multi-step transport state, partners' circuits."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from hotline_gateway.core.takedown import removed_items
+from hotline_gateway.store.interface import Action
+from hotline_gateway.store.records import AuditEntry, Delivery, DeliveryState, PartnerStatus
+from hotline_gateway.store.sqlite.base import SqliteBase
+from hotline_gateway.store.sqlite.rows import (
+    DELIVERY_COLUMNS,
+    FROM_DELIVERIES,
+    RELEASE_MEMORY_S,
+    apply_actions,
+    delivery_row,
+)
+from hotline_gateway.store.sqlite.writer import Writer
+
+
+class OutboxOps(SqliteBase):
+
+    def _forget_released(self) -> None:
+        horizon = time.monotonic() - RELEASE_MEMORY_S
+        if len(self._released) > 10_000 or (self._released and next(iter(self._released.values())) < horizon):
+            self._released = {k: v for k, v in self._released.items() if v >= horizon}
+
+    def _unclaim(self, message_ids: Sequence[str]) -> None:
+        now = time.monotonic()
+        for mid in message_ids:
+            if self._claimed.pop(mid, None) is not None:
+                self._released[mid] = now
+
+    async def claim_due(self, partner: str, now: float, limit: int) -> list[Delivery]:
+        self._forget_released()
+        started = time.monotonic()
+        held = sum(1 for p in self._claimed.values() if p == partner)
+
+        def q(c: sqlite3.Connection) -> list[Delivery]:
+            rows = c.execute(
+                f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.partner=? AND d.state='queued'"
+                " AND d.next_attempt_at<=? ORDER BY d.next_attempt_at LIMIT ?", (partner, now, limit + held))
+            return [delivery_row(r) for r in rows]
+
+        claimed: list[Delivery] = []
+        for d in await self._read(q):
+            if d.message_id in self._claimed or self._released.get(d.message_id, -1.0) >= started:
+                continue
+            self._claimed[d.message_id] = partner
+            d.attempts += 1
+            d.state = DeliveryState.IN_FLIGHT
+            claimed.append(d)
+            if len(claimed) == limit:
+                break
+        return claimed
+
+    async def release(self, deliveries: Sequence[Delivery]) -> None:
+        self._unclaim([d.message_id for d in deliveries])
+
+    async def next_due(self, partner: str) -> float | None:
+        def q(c: sqlite3.Connection) -> float | None:
+            row = c.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE partner=? AND state='queued'",
+                            (partner,)).fetchone()
+            return None if row[0] is None else float(row[0])
+
+        return await self._read(q)
+
+    async def mark_delivered(self, results: Sequence[tuple[Delivery, str]], audit: Sequence[AuditEntry],
+                             notices: Sequence[tuple[Delivery, Action]] = ()) -> None:
+        def op(w: Writer) -> None:
+            now = time.time()
+            w.conn.executemany(
+                "UPDATE deliveries SET state='delivered', receipt=?, delivered_at=?, last_error=NULL, attempts=?"
+                " WHERE message_id=?", [(receipt, now, d.attempts, d.message_id) for d, receipt in results])
+            entries = list(audit)
+            for d, action in notices:
+                added, digest = apply_actions(w.conn, d.case_id, [(item_id, action) for item_id in d.item_ids])
+                if added:
+                    entries.append(AuditEntry("case.updated", message_id=d.message_id, case_id=d.case_id,
+                                              partner=d.partner, detail=f"{action['type']} recorded",
+                                              doc_sha256=digest))
+            w.append_audit(entries)
+
+        try:
+            await self._write(op)
+        finally:
+            self._unclaim([d.message_id for d, _ in results])
+
+    async def mark_failed(self, deliveries: Sequence[Delivery], error: str, *, retry_at: float | None,
+                          audit: Sequence[AuditEntry]) -> None:
+        def op(w: Writer) -> None:
+            state = DeliveryState.QUEUED if retry_at is not None else DeliveryState.DEAD
+            w.conn.executemany(
+                "UPDATE deliveries SET state=?, next_attempt_at=?, last_error=?, attempts=? WHERE message_id=?",
+                [(state.value, retry_at if retry_at is not None else d.next_attempt_at, error, d.attempts,
+                  d.message_id) for d in deliveries])
+            w.append_audit(audit)
+
+        try:
+            await self._write(op)
+        finally:
+            self._unclaim([d.message_id for d in deliveries])
+
+    async def withdraw_removed(self, deliveries: Sequence[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
+        def op(w: Writer) -> tuple[list[Delivery], list[Delivery]]:
+            keep: list[Delivery] = []
+            gone: list[Delivery] = []
+            cache: dict[str, set[str]] = {}
+            for d in deliveries:
+                if d.case_id not in cache:
+                    row = w.conn.execute("SELECT doc FROM cases WHERE case_id=?", (d.case_id,)).fetchone()
+                    cache[d.case_id] = removed_items(orjson.loads(row[0])) if row else set()
+                (gone if d.item_ids and set(d.item_ids) <= cache[d.case_id] else keep).append(d)
+            if gone:
+                reason = "withdrawn: every item was reported removed before the notice went out"
+                w.conn.executemany("UPDATE deliveries SET state=?, last_error=? WHERE message_id=?",
+                                   [(DeliveryState.CANCELLED.value, reason, d.message_id) for d in gone])
+                w.append_audit([AuditEntry("message.withdrawn", message_id=d.message_id, case_id=d.case_id,
+                                           partner=d.partner, payload_sha256=d.payload_sha256, detail=reason)
+                                for d in gone])
+            return keep, gone
+
+        keep, gone = await self._write(op)
+        self._unclaim([d.message_id for d in gone])
+        return keep, gone
+
+    async def requeue_dead(self, partner: str | None = None, *, deadline_s: float = 24 * 3600,
+                           message_id: str | None = None) -> int:
+        def op(w: Writer) -> int:
+            now = time.time()
+            sql = ("UPDATE deliveries SET state='queued', next_attempt_at=?, deadline_at=?, attempts=0"
+                   " WHERE state='dead'")
+            args: list[Any] = [now, now + deadline_s]
+            if partner is not None:
+                sql += " AND partner=?"
+                args.append(partner)
+            if message_id is not None:
+                sql += " AND message_id=?"
+                args.append(message_id)
+            count = int(w.conn.execute(sql, args).rowcount)
+            w.append_audit([AuditEntry("dead_letters.requeued", partner=partner, message_id=message_id,
+                                       detail=str(count))])
+            return count
+
+        return await self._write(op)
+
+    async def requeue_delivered(self, message_ids: Sequence[str]) -> int:
+        def op(w: Writer) -> int:
+            cur = w.conn.executemany("UPDATE deliveries SET state='queued', next_attempt_at=0"
+                                     " WHERE message_id=? AND state='delivered'", [(i,) for i in message_ids])
+            w.append_audit([AuditEntry("message.requeued", message_id=i) for i in message_ids])
+            return int(cur.rowcount)
+
+        return await self._write(op)
+
+    async def outbox_page(self, partner: str, after: tuple[float, str], limit: int) -> list[Delivery]:
+        """A partner's outbox in the order rows were added, from ``(created_at, message_id)`` on (that row
+        included, so a reader can resume inside it): what a pull transport (TAXII) pages through."""
+
+        def q(c: sqlite3.Connection) -> list[Delivery]:
+            rows = c.execute(
+                f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.partner=? AND d.state != 'cancelled'"
+                " AND (d.created_at > ? OR (d.created_at = ? AND d.message_id >= ?))"
+                " ORDER BY d.created_at, d.message_id LIMIT ?", (partner, after[0], after[0], after[1], limit))
+            return [delivery_row(r) for r in rows]
+
+        return await self._read(q)
+
+    async def deliveries(self, partner: str | None = None) -> list[Delivery]:
+        def q(c: sqlite3.Connection) -> list[Delivery]:
+            if partner is None:
+                return [delivery_row(r) for r in c.execute(f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES}")]
+            return [delivery_row(r) for r in c.execute(
+                f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.partner=?", (partner,))]
+
+        return await self._read(q)
+
+    async def transport_state(self, message_id: str) -> dict[str, Any] | None:
+        def q(c: sqlite3.Connection) -> dict[str, Any] | None:
+            row = c.execute("SELECT state FROM transport_state WHERE message_id=?", (message_id,)).fetchone()
+            return None if row is None else dict(orjson.loads(row[0]))
+
+        return await self._read(q)
+
+    async def put_transport_state(self, message_id: str, state: dict[str, Any] | None) -> None:
+        def op(w: Writer) -> None:
+            if state is None:
+                w.conn.execute("DELETE FROM transport_state WHERE message_id=?", (message_id,))
+            else:
+                w.conn.execute("INSERT OR REPLACE INTO transport_state(message_id, state, updated_at) VALUES (?,?,?)",
+                               (message_id, orjson.dumps(state).decode(), time.time()))
+
+        await self._write(op)
+
+    # --- partners ---------------------------------------------------------------------------------
+
+    async def set_circuit(self, partner: str, circuit: str, failures: int) -> None:
+        await self._write(lambda w: w.conn.execute(
+            "INSERT INTO partner_state(partner, circuit, failures, changed_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(partner) DO UPDATE SET circuit=excluded.circuit, failures=excluded.failures,"
+            " changed_at=excluded.changed_at", (partner, circuit, failures, time.time())))
+
+    async def circuits(self) -> dict[str, tuple[str, int]]:
+        return await self._read(lambda c: {r[0]: (r[1], int(r[2])) for r in c.execute(
+            "SELECT partner, circuit, failures FROM partner_state")})
+
+    async def partner_status(self) -> dict[str, PartnerStatus]:
+        def q(c: sqlite3.Connection) -> dict[str, PartnerStatus]:
+            out: dict[str, PartnerStatus] = {}
+            for r in c.execute("SELECT partner, state, COUNT(*), MIN(created_at) FROM deliveries"
+                               " GROUP BY partner, state"):
+                st = out.setdefault(r[0], PartnerStatus(r[0]))
+                setattr(st, r[1], r[2])
+                if r[1] == "queued":
+                    st.oldest_queued_at = r[3]
+            for r in c.execute(
+                "SELECT partner, last_error FROM deliveries d WHERE last_error IS NOT NULL AND rowid ="
+                " (SELECT MAX(rowid) FROM deliveries WHERE partner=d.partner AND last_error IS NOT NULL)"
+            ):
+                out.setdefault(r[0], PartnerStatus(r[0])).last_error = r[1]
+            return out
+
+        out = await self._read(q)
+        for partner in self._claimed.values():  # claimed rows are still queued on disk
+            st = out.setdefault(partner, PartnerStatus(partner))
+            st.in_flight += 1
+            st.queued = max(0, st.queued - 1)
+        return out

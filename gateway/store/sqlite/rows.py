@@ -1,0 +1,62 @@
+"""Row shapes and shared SQL fragments of the SQLite store."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from hotline_gateway.core.takedown import merge_actions
+from hotline_gateway.store.interface import Action
+from hotline_gateway.store.records import Delivery, DeliveryState, InboundRecord
+from hotline_gateway.store.sqlite.writer import doc_digest
+
+#: how long a released claim is remembered: a due-row query that began before the release committed
+#: may still see the row queued, and must not take it again
+RELEASE_MEMORY_S = 60.0
+DELIVERY_COLUMNS = (
+    "d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, p.payload, d.payload_sha256,"
+    " p.signature, d.state, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,"
+    " d.delivered_at, d.item_ids"
+)
+FROM_DELIVERIES = "deliveries d JOIN payloads p ON p.message_id = d.message_id"
+TABLES = frozenset({"inbound", "cases", "deliveries", "audit"})
+
+
+def delivery_row(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        message_id=row["message_id"], case_id=row["case_id"], partner=row["partner"], format=row["format"],
+        transport=row["transport"], message_type=row["message_type"], payload=bytes(row["payload"]),
+        payload_sha256=row["payload_sha256"], signature=row["signature"], state=DeliveryState(row["state"]),
+        attempts=row["attempts"], created_at=row["created_at"], next_attempt_at=row["next_attempt_at"],
+        deadline_at=row["deadline_at"], last_error=row["last_error"], receipt=row["receipt"],
+        delivered_at=row["delivered_at"], item_ids=orjson.loads(row["item_ids"]),
+    )
+
+
+def inbound_row(row: sqlite3.Row) -> InboundRecord:
+    return InboundRecord(row["message_id"], row["sender"], row["received_at"], row["payload_sha256"], row["receipt"],
+                         row["kid"])
+
+
+def dump_doc(doc: Any) -> bytes:
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
+def apply_actions(conn: sqlite3.Connection, case_id: str, updates: Sequence[tuple[str, Action]]
+                   ) -> tuple[list[tuple[str, dict[str, Any]]] | None, str | None]:
+    """Merge actions into the stored case document; (None, None) when there is no such case. Returns
+    the actions added and the digest of the document as written."""
+    row = conn.execute("SELECT doc FROM cases WHERE case_id=?", (case_id,)).fetchone()
+    if row is None:
+        return None, None
+    doc = orjson.loads(row[0])
+    added = merge_actions(doc, updates)
+    if not added:
+        return added, None
+    data = dump_doc(doc)
+    conn.execute("UPDATE cases SET doc=?, updated_at=? WHERE case_id=?", (data, time.time(), case_id))
+    return added, doc_digest(data)

@@ -1,0 +1,18 @@
+"""Waiting on conditions, never on fixed sleeps: poll a predicate until it holds or the timeout passes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, interval: float = 0.02,
+                     what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not hold within {timeout} s")
+        await asyncio.sleep(interval)
