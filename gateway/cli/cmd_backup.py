@@ -6,9 +6,7 @@ import argparse
 from dataclasses import asdict
 from pathlib import Path
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit
-from hotline_gateway.store.sqlite.backup import backup
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -19,6 +17,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def run_backup(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.store.sqlite.backup import backup
+
     config = config_mod.load(args.config)
     result = backup(config.db_path, Path(args.output))
     emit(args, {**asdict(result), "path": str(result.path)},

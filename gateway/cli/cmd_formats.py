@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hotline_gateway.adapters import registry
 from hotline_gateway.cli.files import read_input, write_output
 from hotline_gateway.cli.output import emit, table
 from hotline_gateway.core.errors import BadInput, DecodeError, EncodeError
-from hotline_gateway.core.fields import dropped_fields
-from hotline_gateway.core.model import Case
-from hotline_gateway.core.schema import validate_case
+
+if TYPE_CHECKING:
+    from hotline_gateway.core.model import Case
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def run_formats(args: argparse.Namespace) -> int:
+    from hotline_gateway.adapters import registry
+
     infos = registry.describe()
     data = [{"name": i.name, "media_type": i.media_type, "fields_carried": len(i.carries)} for i in infos]
     rows = [[i.name, i.media_type, str(len(i.carries))] for i in infos]
@@ -42,6 +44,9 @@ def run_formats(args: argparse.Namespace) -> int:
 
 def decode_file(fmt: str, name: str) -> list[Case]:
     """Decode and validate a file; errors name the file and the field path or line."""
+    from hotline_gateway.adapters import registry
+    from hotline_gateway.core.schema import validate_case
+
     adapter = registry.get(fmt)
     data = read_input(name)
     label = "<stdin>" if name == "-" else name
@@ -69,6 +74,9 @@ def run_translate(args: argparse.Namespace) -> int:
     """Several documents go to a directory, one file each (several cases into a one-case format, or a case
     into X-ARF, which holds one report per document); what the target cannot carry is named on standard
     error, so nobody loses a field without being told."""
+    from hotline_gateway.adapters import registry
+    from hotline_gateway.core.fields import dropped_fields
+
     target = registry.get(args.target)
     cases = decode_file(args.source, args.file)
     encoded: list[tuple[Case, list[bytes]]] = []

@@ -4,8 +4,8 @@ and status resources. Objects of cancelled deliveries are not served."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
