@@ -40,6 +40,8 @@ class DeliverySettings:
     #: the longest an idle delivery lane sleeps before looking for due work again (new work and the
     #: next due retry wake it sooner)
     poll_interval_s: float = 1.0
+    #: a retraction or correction not acknowledged this long after it was queued is overdue
+    retraction_ack_s: float = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)

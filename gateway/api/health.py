@@ -58,5 +58,5 @@ async def metrics(request: web.Request) -> web.Response:
             raise VerificationError("missing or wrong bearer token for /metrics", code="bad_token")
     key = svc.keyring.signing_key
     svc.metrics.key_not_after.set(svc.keyring.keys.entry(key.kid).not_after.timestamp())
-    body = await svc.metrics.render(svc.store, svc.config.partners)
+    body = await svc.metrics.render(svc.store, svc.config.partners, ack_s=svc.config.delivery.retraction_ack_s)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
