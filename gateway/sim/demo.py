@@ -17,6 +17,7 @@ import json
 import socket
 import tempfile
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,28 @@ class DemoResult:
         return self.lost == 0 and self.receipts_verified == self.delivered and self.dead_lettered == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+#: ports handed out by ``reserve_port``, still held; the oldest are let go as new ones are reserved
+_RESERVED: deque[socket.socket] = deque()
+_RESERVATIONS_KEPT = 64
+
+
+def reserve_port() -> int:
+    """A loopback port nobody else can take before our gateway listens on it.
+
+    Configs must name their ports before the gateways start (partners' endpoints), so "bind port 0,
+    close, use the number later" would leave a window in which another process's bind(0) or outgoing
+    connection takes the port (tests running in parallel hit it). Instead the port stays bound, with
+    SO_REUSEADDR and never listening: the kernel gives it to no bind(0) and no connect(), while a
+    server binding it with SO_REUSEADDR (aiohttp's default, ``serve`` in a subprocess, nginx) still can.
+    The last few reservations are kept, which covers the time between writing a config and starting it.
+    """
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    _RESERVED.append(sock)
+    while len(_RESERVED) > _RESERVATIONS_KEPT:
+        _RESERVED.popleft().close()
+    return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -105,9 +124,9 @@ def _operator_hash() -> str:
 def write_federation(base: Path) -> dict[str, Path]:
     """Configs, keys and exchanged public keys for FR-PDC, DE-HOTLINE and FR-POLICE under ``base``."""
     nodes = [
-        _Node("FR-PDC", "FR", "hotline", _free_port(), base / "fr"),
-        _Node("DE-HOTLINE", "DE", "hotline", _free_port(), base / "de"),
-        _Node("FR-POLICE", "FR", "law_enforcement", _free_port(), base / "police"),
+        _Node("FR-PDC", "FR", "hotline", reserve_port(), base / "fr"),
+        _Node("DE-HOTLINE", "DE", "hotline", reserve_port(), base / "de"),
+        _Node("FR-POLICE", "FR", "law_enforcement", reserve_port(), base / "police"),
     ]
     for n in nodes:
         generate(n.root / "keys", f"{n.id}-demo", owner=n.id)

@@ -28,10 +28,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture
 def gateway_with_dead_letters(tmp_path: Path) -> Iterator[str]:
-    """FR-PDC alone (its partners are down) with a 1 s deadline, so its deliveries become dead letters."""
+    """FR-PDC alone (its partners are down) with a 1 s deadline, so its deliveries become dead letters; retries
+    at most 0.2 s apart, so the first one after the deadline comes soon after it."""
     paths = write_federation(tmp_path)
     doc = tomllib.loads(paths["FR-PDC"].read_text(encoding="utf-8"))
-    doc["delivery"]["deadline_s"] = 1.0
+    doc["delivery"].update(deadline_s=1.0, base_delay_s=0.05, max_delay_s=0.2)
     paths["FR-PDC"].write_text(tomli_w.dumps(doc), encoding="utf-8")
     loop = asyncio.new_event_loop()
     gw = RunningGateway(config_mod.load(paths["FR-PDC"]))
@@ -54,7 +55,7 @@ def gateway_with_dead_letters(tmp_path: Path) -> Iterator[str]:
     deadline = time.monotonic() + 15
     while len(asyncio.run_coroutine_threadsafe(gw.app[STORE].dead_letters(), loop).result(10)) < 2:
         assert time.monotonic() < deadline, "the deliveries never became dead letters"
-        time.sleep(0.1)
+        time.sleep(0.05)
     yield gw.url
     asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(30)
     loop.call_soon_threadsafe(loop.stop)

@@ -12,12 +12,14 @@ from hotline_gateway.core.model import Reporter, ReporterKind
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim.demo import wait_settled
 from tests.engine.federation import cases_hosted_in, submit
+from tests.support.logs import forget_cached_loggers
 
 
 async def test_one_grep_for_a_message_id_follows_it_from_queue_to_receipt(
     federation: dict[str, RunningGateway], capsys: pytest.CaptureFixture[str]
 ) -> None:
     configure(level="info", json=True)
+    forget_cached_loggers()  # loggers an earlier test first used at the CLI's warning level
     [case] = cases_hosted_in("FR", 1, seed=5)
     case.reporter = Reporter(ReporterKind.PERSON, name="Erika Zeugin", email="erika@mail.test", phone="+49 30 999")
     fr = federation["FR-PDC"]

@@ -23,6 +23,7 @@ from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim.demo import TOKEN, wait_settled
 from hotline_gateway.store.records import DeliveryState
 from tests.engine.federation import cases_hosted_in, submit
+from tests.support.waiting import eventually
 
 
 async def test_partner_down_for_a_while_then_back_receives_every_delivery_exactly_once(
@@ -34,8 +35,14 @@ async def test_partner_down_for_a_while_then_back_receives_every_delivery_exactl
         cases = cases_hosted_in("DE", 30)
         async with aiohttp.ClientSession() as session:
             await submit(session, fr, cases)
-        await asyncio.sleep(1.5)  # several attempts fail; the circuit opens
-        stats = (await fr.app[SERVICES].store.partner_status())["DE-HOTLINE"]
+        store = fr.app[SERVICES].store
+
+        async def all_tried_and_failed() -> bool:
+            rows = await store.deliveries("DE-HOTLINE")
+            return len(rows) == 30 and all(d.attempts >= 1 for d in rows)
+
+        await eventually(all_tried_and_failed, timeout=30, what="every delivery to DE tried while DE is down")
+        stats = (await store.partner_status())["DE-HOTLINE"]
         assert stats.delivered == 0 and stats.last_error is not None and "unreachable" in stats.last_error
         await de.start()
         await wait_settled(fr, 60)
@@ -120,7 +127,14 @@ async def test_gateway_killed_mid_stream_loses_nothing_and_duplicates_nothing_at
             if await de_store.count("cases") >= len(acknowledged):
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # let any straggler (a duplicate, if we had a bug) arrive
+
+        def fr_outbox_empty() -> bool:
+            """Nothing queued (or claimed: claimed rows stay queued on disk) at FR: no straggler can follow."""
+            with contextlib.closing(sqlite3.connect(fr_config.db_path)) as db:
+                queued: int = db.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'queued'").fetchone()[0]
+                return queued == 0
+
+        await eventually(fr_outbox_empty, timeout=30, what="FR's outbox empty after the restart")
         with contextlib.closing(sqlite3.connect(receivers["DE-HOTLINE"].config.db_path)) as db:
             de_cases = [r[0] for r in db.execute("SELECT case_id FROM cases")]
         assert set(acknowledged) <= set(de_cases), "an acknowledged case was lost"

@@ -4,7 +4,6 @@ updates from partners and the local system, and no notice for content already re
 from __future__ import annotations
 
 import asyncio
-import socket
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,24 +29,20 @@ from hotline_gateway.core.timefmt import parse_timestamp
 from hotline_gateway.crypto.jws import verify_detached
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.service import RunningGateway
-from hotline_gateway.sim.demo import TOKEN, wait_settled
+from hotline_gateway.sim.demo import TOKEN, reserve_port, wait_settled
 from hotline_gateway.sim.mail_server import MailServer
 from hotline_gateway.store.records import DeliveryState
 from tests.adapters.judge import judge
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key, submit
+from tests.support.waiting import eventually
 
 HOST_ASN = 64500
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def mail_port() -> int:
-    return _free_port()
+    return reserve_port()
 
 
 @pytest.fixture
@@ -101,7 +96,12 @@ async def test_smtp_outage_then_recovery_delivers_each_notice_once_and_starts_th
     cases = hosted_by_our_host(3)
     async with aiohttp.ClientSession() as session:
         await submit(session, fr, cases)
-        await asyncio.sleep(1.0)
+
+        async def all_tried() -> bool:
+            rows = await host_deliveries(fr)
+            return len(rows) == 3 and all(d.attempts >= 1 for d in rows)
+
+        await eventually(all_tried, timeout=30, what="every notice tried while the abuse mailbox is down")
         pending = await host_deliveries(fr)
         assert len(pending) == 3 and all(d.state is DeliveryState.QUEUED and d.attempts >= 1 for d in pending)
         mail = await MailServer(port=mail_port).start()
@@ -139,7 +139,13 @@ async def test_content_reported_removed_while_the_notice_waits_is_never_notified
     [case] = hosted_by_our_host(1, seed=9)
     async with aiohttp.ClientSession() as session:
         await submit(session, fr, [case])
-        await asyncio.sleep(0.5)  # the abuse mailbox is down: the notice waits in the outbox
+
+        async def tried() -> bool:
+            rows = await host_deliveries(fr)
+            return len(rows) == 1 and rows[0].attempts >= 1 and rows[0].state is DeliveryState.QUEUED
+
+        # the abuse mailbox is down: the notice was tried and waits in the outbox
+        await eventually(tried, timeout=30, what="the notice tried while the abuse mailbox is down")
         body = {"actions": [{"item_id": str(i.item_id), "type": "content_removed", "at": "2026-11-24T10:00:00Z",
                              "by": "analyst-07"} for i in case.items]}
         async with session.post(f"{fr.url}/v1/cases/{case.case_id}/actions", json=body,
@@ -150,8 +156,7 @@ async def test_content_reported_removed_while_the_notice_waits_is_never_notified
         assert all(t["removal"] == "content_removed" for t in answer["takedown"])
         mail = await MailServer(port=mail_port).start()
         try:
-            await wait_settled(fr, 30)
-            await asyncio.sleep(0.3)
+            await wait_settled(fr, 30)  # nothing queued or in flight: a notice sent would be in the mailbox now
             assert mail.received == []
         finally:
             await mail.stop()

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import pytest
 
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.crypto.keyimport import KeyInfo
+from hotline_gateway.sim.demo import reserve_port
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 BIN = Path(sys.executable).parent
@@ -75,11 +75,6 @@ class Party:
         return (self.root / "intake.token").read_text().strip()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def parties(tmp_path: Path) -> Iterator[dict[str, Party]]:
@@ -89,7 +84,7 @@ def parties(tmp_path: Path) -> Iterator[dict[str, Party]]:
         "police": Party("police", "FR-POLICE", "FR", tmp_path / "police", partners=["fr"]),
     }
     for p in world.values():
-        p.port = free_port()
+        p.port = reserve_port()
     yield world
     for p in world.values():
         if p.proc is not None and p.proc.poll() is None:

@@ -30,7 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hotline_gateway.core.model import dump_case
 from hotline_gateway.service import RunningGateway
-from hotline_gateway.sim.demo import TOKEN, write_federation
+from hotline_gateway.sim.demo import TOKEN, reserve_port, write_federation
 from hotline_gateway.sim.tls import TestCA
 from tests.engine.federation import cases_hosted_in, submit
 
@@ -123,11 +123,6 @@ def test_the_caddyfile_is_valid_for_caddy() -> None:
     assert done.returncode == 0 and "Valid configuration" in done.stdout + done.stderr, done.stdout + done.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def nginx_site(tmp_path: Path, listen: int, upstream: int) -> Path:
     """The shipped site with this test's certificate, address and gateway port, in a minimal nginx.conf."""
@@ -151,7 +146,7 @@ def nginx_site(tmp_path: Path, listen: int, upstream: int) -> Path:
 
 @pytest.mark.skipif(tool("nginx") is None, reason="nginx not installed (CI extracts it from Debian's package)")
 def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
-    conf = nginx_site(tmp_path, free_port(), 8443)
+    conf = nginx_site(tmp_path, reserve_port(), 8443)
     done = subprocess.run([str(tool("nginx")), "-t", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and "test is successful" in done.stderr, done.stderr
@@ -163,7 +158,7 @@ def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     it there; both gateways run as `hotline-gateway serve`, FR trusting the test CA (SSL_CERT_FILE)."""
     paths = write_federation(tmp_path / "fed")
     ports = {gid: tomllib.loads(p.read_text())["gateway"]["port"] for gid, p in paths.items()}
-    tls_port = free_port()
+    tls_port = reserve_port()
     public = f"https://localhost:{tls_port}"
     conf = nginx_site(tmp_path, tls_port, ports["DE-HOTLINE"])
     de_doc = tomllib.loads(paths["DE-HOTLINE"].read_text())

@@ -19,6 +19,7 @@ from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.base import Outcome
 from hotline_gateway.transports.iccam_api import IccamApiTransport
 from tests.support.transports import context
+from tests.support.waiting import eventually
 from tests.transports.conftest import IccamNet, make_delivery, partner_config
 
 PARTNER = "INHOPE-ICCAM"
@@ -95,7 +96,8 @@ async def test_a_create_that_times_out_makes_the_batch_wait_and_the_retry_finds_
         transport = IccamApiTransport(context(config, session))
         with pytest.raises(TransientDeliveryError, match="unreachable"):
             await send_one(transport, config, d)
-        await asyncio.sleep(0.8)  # let the stalled handler finish, as the real API would
+        # the stalled handler finishes, as the real API would: the report exists before the retry
+        await eventually(lambda: len(iccam_net.sim.reports) == 1, timeout=10, what="the stalled create")
         again = await send_one(transport, config, d)
     assert again.error is None and again.receipt is not None
     assert len(iccam_net.sim.reports) == 1
