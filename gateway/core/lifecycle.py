@@ -78,7 +78,7 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Doc]:
     for item_id in sorted(set(before) | set(after)):
         a, b = before.get(item_id), after.get(item_id)
         if a is None or b is None:
-            changes.append(_change(item_id, "item", a and a["url"], b and b["url"]))
+            changes.append(_change(item_id, "item", a and a.get("url", item_id), b and b.get("url", item_id)))
             continue
         for field in sorted((set(a) | set(b)) - ITEM_FIXED):
             if a.get(field) != b.get(field):

@@ -21,7 +21,7 @@ import tomli_w
 
 from hotline_gateway import config as config_mod
 from hotline_gateway.api.state import SERVICES
-from hotline_gateway.core.model import Case, Category, LegalClass, dump_case
+from hotline_gateway.core.model import Case, Category, Hash, HashAlgo, LegalClass, dump_case
 from hotline_gateway.core.schema import lifecycle_validator
 from hotline_gateway.crypto.jws import sign_detached, verify_detached
 from hotline_gateway.crypto.keydir import KeyDirectory
@@ -299,3 +299,23 @@ async def test_a_correction_of_an_items_legal_class_reaches_every_destination_na
     for mail in corrections:
         text = mail.get_body(("plain",)).get_content()
         assert f"legal_class of item {changed}: baseline -> national" in text
+
+
+async def test_an_item_known_only_by_its_hashes_goes_to_gateways_and_police_but_never_to_an_abuse_desk(
+        world: World) -> None:
+    """X-ARF reports addresses: a hash-only item is left out of the host's notice, with the reason kept among
+    the routing decisions, while partner gateways get it (issue 10: IODEF hash indicators are items)."""
+    w = world
+    case = one_case(2, seed=1404)
+    case.items[1] = msgspec.structs.replace(case.items[1], url=None, hashes=[Hash(HashAlgo.SHA256, "cd" * 32)])
+    case_id, hash_only = str(case.case_id), str(case.items[1].item_id)
+    await sent_everywhere(w, case)
+    rows = await w.fr.app[SERVICES].store.case_deliveries(case_id)
+    by_partner = {d.partner: d.item_ids for d in rows}
+    assert by_partner["DE-HOST"] == [str(case.items[0].item_id)]
+    assert sorted(by_partner["DE-HOTLINE"]) == sorted(str(i.item_id) for i in case.items)
+    info = await get_case(w.fr, case_id)
+    assert any(d["item_id"] == hash_only and d["destination"] == "DE-HOST" and not d["sent"]
+               and "only hashes" in d["reason"] for d in info["routing"])
+    de = (await w.de.app[SERVICES].store.case_docs([case_id]))[case_id]
+    assert [i.get("url") for i in de["items"] if i["item_id"] == hash_only] == [None]
