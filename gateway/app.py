@@ -56,7 +56,7 @@ async def sign_responses(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await open_store(app[CONFIG].db_path)
+    store = await open_store(app[CONFIG])
     app[STORE] = store
     yield
     await store.close()

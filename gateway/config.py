@@ -7,6 +7,7 @@ Relative paths in the file are relative to the file itself, so a config director
 from __future__ import annotations
 
 import functools
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ class DeliverySettings:
     circuit_failures: int = 5
     circuit_reset_s: float = 30.0
     poll_interval_s: float = 0.05
+    #: PostgreSQL store: how long a node's claim on a delivery stands before another node may take it over
+    #: (a node that died mid-send); longer than a batch can take to send (``timeout_s`` per attempt)
+    claim_lease_s: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +118,17 @@ class Config:
     operator_password_file: Path | None = None
     #: how often the audit chain's head is signed (and always on shutdown)
     audit_checkpoint_s: float = 60.0
+    #: a PostgreSQL URL shared by the nodes of this gateway; None: the SQLite file in ``data_dir``
+    store_url: str | None = None
+    #: this node's name among the gateway's nodes (PostgreSQL store): whose claims are whose
+    node: str = "node"
+    #: how long a node leads the singletons without renewing before another takes over (PostgreSQL store)
+    leader_lease_s: float = 15.0
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def db_path(self) -> Path:
+        """The SQLite store's file (used only when no ``store`` URL is configured)."""
         return self.data_dir / "gateway.sqlite3"
 
     def partner_key_paths(self) -> dict[str, Path]:
@@ -223,6 +234,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         delivery=DeliverySettings(**raw.get("delivery", {})), limits=limits, partners=partners, routes=tuple(routes),
         operator_password_file=_resolve(base, gw["operator_password_file"]) if "operator_password_file" in gw else None,
         audit_checkpoint_s=float(raw.get("audit", {}).get("checkpoint_interval_s", 60.0)),
+        store_url=gw.get("store"), node=gw.get("node") or socket.gethostname(),
+        leader_lease_s=float(gw.get("leader_lease_s", 15.0)),
         raw=raw,
     )
 

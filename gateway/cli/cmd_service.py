@@ -21,7 +21,7 @@ from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.pipeline.audit_verify import verify_local, verify_witnesses
 from hotline_gateway.service import RunningGateway, serve
-from hotline_gateway.store import open_store
+from hotline_gateway.store import open_store, store_exists
 from hotline_gateway.store.interface import Store
 from hotline_gateway.transports import registry as transports
 
@@ -143,9 +143,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
 async def _with_store(config_file: str) -> tuple[config_mod.Config, Store]:
     config = transports.load(config_file)
-    if not config.db_path.exists():
+    if not store_exists(config):
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
-    return config, await open_store(config.db_path, recover=False)
+    return config, await open_store(config, recover=False)
 
 
 def run_status(args: argparse.Namespace) -> int:

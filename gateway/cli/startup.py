@@ -18,6 +18,7 @@ from hotline_gateway.config import Config
 from hotline_gateway.core.errors import BadInput
 from hotline_gateway.crypto.keydir import format_time
 from hotline_gateway.service import RunningGateway
+from hotline_gateway.store import store_label
 
 #: a signing key closer than this to its end is announced as a warning at start (and by ``doctor``)
 EXPIRY_WARNING_DAYS = 30
@@ -32,7 +33,7 @@ def startup_info(gw: RunningGateway) -> dict[str, Any]:
     return {
         "version": __version__, "gateway": config.id, "country": config.country, "role": config.role,
         "listen": gw.url, "public_url": config.public_url, "key": key.kid, "key_not_after": format_time(not_after),
-        "key_days_left": int(days_left), "store": str(config.db_path), "config": str(config.path),
+        "key_days_left": int(days_left), "store": store_label(config), "config": str(config.path),
         "routes": len(config.routes), "default_routes": "routes" not in config.raw,
         "partners": [{"id": p.id, "kind": p.kind, "country": p.country, "format": p.format, "transport": p.transport,
                       "endpoint": p.endpoint, "tlp_max": p.tlp_max.value} for p in config.partners.values()],

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 import orjson
 
+from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.interface import CaseConflict
 from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.rows import apply_actions, inbound_row
-from hotline_gateway.store.sqlite.writer import Writer, doc_digest
+from hotline_gateway.store.sqlite.writer import Writer
 
 
 class IntakeOps(SqliteBase):

@@ -1,0 +1,125 @@
+"""Intake: submissions and partners' messages committed atomically with their outbox rows; nonces."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import orjson
+
+from hotline_gateway.store.documents import doc_digest
+from hotline_gateway.store.interface import CaseConflict
+from hotline_gateway.store.postgres.base import Conn, PgBase
+from hotline_gateway.store.postgres.rows import INBOUND_COLUMNS, apply_actions, inbound_row
+from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
+
+NONCE_INSERT = "INSERT INTO nonces (kid, nonce, created) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+
+
+class IntakeOps(PgBase):
+
+    async def commit_intakes(self, intakes: Sequence[Intake], *, nonce: tuple[str, str, int] | None = None
+                             ) -> list[IntakeResult]:
+        async def op(conn: Conn) -> tuple[list[IntakeResult], list[AuditEntry]]:
+            results: list[IntakeResult] = []
+            audit: list[AuditEntry] = []
+            for intake in intakes:
+                result, entries = await _commit_one(conn, intake)
+                results.append(result)
+                audit += entries
+            if nonce is not None:  # spent already (``spend_nonce``); kept durably with what it carried
+                await conn.execute(NONCE_INSERT, nonce)
+            return results, audit
+
+        return await self._write(op)
+
+    async def find_inbound(self, sender: str, message_ids: Sequence[str]) -> dict[str, InboundRecord]:
+        if not message_ids:
+            return {}
+        rows = await self._rows(f"SELECT {INBOUND_COLUMNS} FROM inbound WHERE sender = %s AND message_id = ANY(%s)",
+                                (sender, list(message_ids)))
+        return {r["message_id"]: inbound_row(r) for r in rows}
+
+    async def spend_nonce(self, kid: str, nonce: str, created: int) -> bool:
+        """One insert under the table's unique key, shared by every node: the first request to spend a
+        nonce wins, wherever it arrived. Committed without waiting for the disk (a nonce lost in a crash
+        of the database only reopens a replay of a message that is then answered from the store, and
+        the nonce of an accepted message is written durably with it)."""
+
+        async def op(conn: Conn) -> bool:
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            return (await conn.execute(NONCE_INSERT, (kid, nonce, created))).rowcount == 1
+
+        return await self._tx(op)
+
+    async def prune_nonces(self, before: int) -> int:
+        async def op(conn: Conn) -> int:
+            return (await conn.execute("DELETE FROM nonces WHERE created < %s", (before,))).rowcount
+
+        return await self._tx(op)
+
+
+async def _commit_one(conn: Conn, intake: Intake) -> tuple[IntakeResult, list[AuditEntry]]:
+    rec = intake.inbound
+    if rec is not None:
+        # A concurrent commit of the same sender and message id (on any node) makes this insert wait for
+        # it; then nothing is inserted and the stored record answers.
+        cur = await conn.execute(
+            "INSERT INTO inbound (sender, message_id, kid, received_at, payload_sha256, receipt)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (rec.sender, rec.message_id, rec.kid, rec.received_at, rec.payload_sha256, rec.receipt))
+        if cur.rowcount == 0:
+            row = await (await conn.execute(f"SELECT {INBOUND_COLUMNS} FROM inbound WHERE sender = %s"
+                                            " AND message_id = %s", (rec.sender, rec.message_id))).fetchone()
+            assert row is not None
+            return IntakeResult(fresh=[False] * len(intake.cases), duplicate_of=inbound_row(row)), []
+    now = time.time()
+    fresh: list[bool] = []
+    skipped: set[str] = set()
+    digests: dict[str, str] = {}
+    for case in intake.cases:
+        digest = doc_digest(case.doc)
+        cur = await conn.execute(
+            "INSERT INTO cases (case_id, origin, message_id, received_at, category, doc, routing, stored_at,"
+            " submitted_sha256) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (case.case_id, case.origin, case.message_id, case.received_at, case.category, case.doc, case.routing,
+             now, digest))
+        if cur.rowcount == 0:
+            row = await (await conn.execute("SELECT doc, submitted_sha256 FROM cases WHERE case_id = %s",
+                                            (case.case_id,))).fetchone()
+            assert row is not None
+            stored = row["submitted_sha256"]
+            same = stored == digest if stored is not None else bytes(row["doc"]) == case.doc
+            if not same and not intake.keep_first:
+                raise CaseConflict(case.case_id)
+            fresh.append(False)
+            skipped.add(case.case_id)
+            continue
+        digests[case.case_id] = digest
+        fresh.append(True)
+    kept = [d for d in intake.deliveries if d.case_id not in skipped]
+    if kept:
+        async with conn.cursor() as cur:
+            await cur.executemany("INSERT INTO payloads (message_id, payload, signature) VALUES (%s, %s, %s)",
+                                  [(d.message_id, d.payload, d.signature) for d in kept])
+            await cur.executemany(
+                "INSERT INTO deliveries (message_id, case_id, partner, format, transport, message_type,"
+                " payload_sha256, state, attempts, created_at, next_attempt_at, deadline_at, last_error, receipt,"
+                " delivered_at, item_ids) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
+                  d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error,
+                  d.receipt, d.delivered_at, orjson.dumps(d.item_ids).decode()) for d in kept])
+    audit: list[AuditEntry] = []
+    for entry in intake.audit:
+        if entry.case_id in skipped:
+            continue
+        if entry.kind == "case.accepted" and entry.case_id in digests:
+            entry.doc_sha256 = digests[entry.case_id]
+        audit.append(entry)
+    for case_id, updates in intake.updates.items():
+        added, updated = await apply_actions(conn, case_id, updates)
+        if added:
+            audit.append(AuditEntry("case.updated", message_id=rec.message_id if rec else None, case_id=case_id,
+                                    partner=rec.sender if rec else None,
+                                    detail=f"{len(added)} action(s) reported", doc_sha256=updated))
+    return IntakeResult(fresh=fresh), audit

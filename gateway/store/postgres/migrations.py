@@ -1,0 +1,167 @@
+"""Versioned schema of the PostgreSQL store: one script per version, applied in order, each in its own
+transaction (PostgreSQL's DDL is transactional), under an advisory lock so nodes starting together
+migrate once. ``schema_migrations`` records what was applied and when. A node older than the schema
+refuses to run on it rather than write what it does not understand.
+
+The tables are the SQLite store's (same names, same meaning), with what several nodes need:
+deliveries carry ``claimed_by`` and ``lease_until``, and a ``row_id`` gives insertion order. Text that
+is ordered (timestamps, message ids in the outbox's paging) is compared byte-wise (``COLLATE "C"``), as
+SQLite does, whatever the database's collation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from hotline_gateway.core.errors import StoreError
+from hotline_gateway.store.postgres import locks
+
+MIGRATIONS: list[str] = [
+    # 1: everything the SQLite store has at its version 7, plus claims with leases.
+    """
+    CREATE TABLE meta (
+        key text PRIMARY KEY,
+        value text NOT NULL
+    );
+    CREATE TABLE inbound (
+        sender text NOT NULL,
+        message_id text NOT NULL,
+        kid text,
+        received_at text NOT NULL,
+        payload_sha256 text NOT NULL,
+        receipt text NOT NULL,
+        PRIMARY KEY (sender, message_id)
+    );
+    CREATE TABLE cases (
+        case_id text PRIMARY KEY,
+        origin text NOT NULL,
+        message_id text,
+        received_at text COLLATE "C" NOT NULL,
+        category text NOT NULL,
+        doc bytea NOT NULL,
+        routing bytea NOT NULL,
+        stored_at double precision NOT NULL,
+        updated_at double precision,
+        submitted_sha256 text
+    );
+    CREATE INDEX cases_received ON cases (received_at);
+    CREATE TABLE payloads (
+        message_id text PRIMARY KEY,
+        payload bytea NOT NULL,
+        signature text NOT NULL
+    );
+    CREATE TABLE deliveries (
+        message_id text COLLATE "C" PRIMARY KEY,
+        row_id bigint GENERATED ALWAYS AS IDENTITY,
+        case_id text NOT NULL REFERENCES cases (case_id),
+        partner text NOT NULL,
+        format text NOT NULL,
+        transport text NOT NULL,
+        message_type text NOT NULL,
+        payload_sha256 text NOT NULL,
+        state text NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        created_at double precision NOT NULL,
+        next_attempt_at double precision NOT NULL,
+        deadline_at double precision NOT NULL,
+        last_error text,
+        receipt text,
+        delivered_at double precision,
+        item_ids text NOT NULL DEFAULT '[]',
+        claimed_by text,
+        lease_until double precision
+    );
+    CREATE INDEX deliveries_due ON deliveries (partner, next_attempt_at) WHERE state = 'queued';
+    CREATE INDEX deliveries_leased ON deliveries (partner, lease_until) WHERE state = 'in_flight';
+    CREATE INDEX deliveries_case ON deliveries (case_id);
+    CREATE INDEX deliveries_outbox ON deliveries (partner, created_at, message_id);
+    CREATE INDEX deliveries_state ON deliveries (state, partner);
+    CREATE INDEX deliveries_errors ON deliveries (partner, row_id) WHERE last_error IS NOT NULL;
+    CREATE TABLE audit (
+        seq bigint PRIMARY KEY,
+        at text NOT NULL,
+        kind text NOT NULL,
+        message_id text,
+        case_id text,
+        partner text,
+        payload_sha256 text,
+        signatures text NOT NULL,
+        detail text,
+        doc_sha256 text,
+        prev_hash text NOT NULL,
+        hash text NOT NULL
+    );
+    CREATE INDEX audit_case ON audit (case_id) WHERE case_id IS NOT NULL;
+    CREATE INDEX audit_message ON audit (message_id) WHERE message_id IS NOT NULL;
+    CREATE TABLE nonces (
+        kid text NOT NULL,
+        nonce text NOT NULL,
+        created bigint NOT NULL,
+        PRIMARY KEY (kid, nonce)
+    );
+    CREATE INDEX nonces_created ON nonces (created);
+    CREATE TABLE partner_state (
+        partner text PRIMARY KEY,
+        circuit text NOT NULL,
+        failures integer NOT NULL,
+        changed_at double precision NOT NULL
+    );
+    CREATE TABLE transport_state (
+        message_id text PRIMARY KEY,
+        state text NOT NULL,
+        updated_at double precision NOT NULL
+    );
+    CREATE TABLE checkpoints (
+        seq bigint PRIMARY KEY,
+        head text NOT NULL,
+        at text NOT NULL,
+        jws text NOT NULL
+    );
+    CREATE TABLE witnessed (
+        gateway text NOT NULL,
+        seq bigint NOT NULL,
+        head text NOT NULL,
+        at text NOT NULL,
+        jws text NOT NULL,
+        received_at double precision NOT NULL,
+        PRIMARY KEY (gateway, seq)
+    );
+    CREATE TABLE sessions (
+        id_sha256 text PRIMARY KEY,
+        csrf text NOT NULL,
+        created_at double precision NOT NULL,
+        expires_at double precision NOT NULL
+    );
+    """,
+]
+
+
+async def migrate(conn: psycopg.AsyncConnection[Any], gateway: str) -> int:
+    """Bring the schema to the newest version (inside the caller's transaction) and bind the database to
+    ``gateway``; returns the version."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (locks.NAMESPACE, locks.MIGRATE))
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+                       " applied_at timestamptz NOT NULL DEFAULT now())")
+    row = await (await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).fetchone()
+    version = int(_first(row))
+    if version > len(MIGRATIONS):
+        raise StoreError(f"the store's schema is version {version}, newer than this gateway knows "
+                         f"({len(MIGRATIONS)}): upgrade this node before running it")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await conn.execute(script.encode())
+        await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number,))
+    await conn.execute("INSERT INTO meta (key, value) VALUES ('gateway', %s) ON CONFLICT (key) DO NOTHING",
+                       (gateway,))
+    owner = _first(await (await conn.execute("SELECT value FROM meta WHERE key = 'gateway'")).fetchone())
+    if owner != gateway:
+        raise StoreError(f"this database holds the store of gateway {owner}, not {gateway}: each gateway needs "
+                         "a database of its own (its nodes share it)")
+    return len(MIGRATIONS)
+
+
+def _first(row: Any) -> Any:
+    if row is None:
+        return None
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]

@@ -1,0 +1,58 @@
+"""Row shapes and shared SQL of the PostgreSQL store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.rows import DictRow
+
+from hotline_gateway.core.takedown import merge_actions
+from hotline_gateway.store.documents import doc_digest, dump_doc
+from hotline_gateway.store.interface import Action
+from hotline_gateway.store.records import Delivery, DeliveryState, InboundRecord
+
+DELIVERY_COLUMNS = (
+    "d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, p.payload, d.payload_sha256,"
+    " p.signature, d.state, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,"
+    " d.delivered_at, d.item_ids"
+)
+FROM_DELIVERIES = "deliveries d JOIN payloads p ON p.message_id = d.message_id"
+TABLES = frozenset({"inbound", "cases", "deliveries", "audit"})
+INBOUND_COLUMNS = "message_id, sender, kid, received_at, payload_sha256, receipt"
+
+
+def delivery_row(row: Mapping[str, Any]) -> Delivery:
+    return Delivery(
+        message_id=row["message_id"], case_id=row["case_id"], partner=row["partner"], format=row["format"],
+        transport=row["transport"], message_type=row["message_type"], payload=bytes(row["payload"]),
+        payload_sha256=row["payload_sha256"], signature=row["signature"], state=DeliveryState(row["state"]),
+        attempts=row["attempts"], created_at=row["created_at"], next_attempt_at=row["next_attempt_at"],
+        deadline_at=row["deadline_at"], last_error=row["last_error"], receipt=row["receipt"],
+        delivered_at=row["delivered_at"], item_ids=orjson.loads(row["item_ids"]),
+    )
+
+
+def inbound_row(row: Mapping[str, Any]) -> InboundRecord:
+    return InboundRecord(row["message_id"], row["sender"], row["received_at"], row["payload_sha256"], row["receipt"],
+                         row["kid"])
+
+
+async def apply_actions(conn: psycopg.AsyncConnection[DictRow], case_id: str, updates: Sequence[tuple[str, Action]]
+                        ) -> tuple[list[tuple[str, dict[str, Any]]] | None, str | None]:
+    """Merge actions into the stored case document, the row locked meanwhile (two nodes recording
+    actions on one case never lose one); (None, None) when there is no such case. Returns the actions
+    added and the digest of the document as written."""
+    row = await (await conn.execute("SELECT doc FROM cases WHERE case_id = %s FOR UPDATE", (case_id,))).fetchone()
+    if row is None:
+        return None, None
+    doc = orjson.loads(row["doc"])
+    added = merge_actions(doc, updates)
+    if not added:
+        return added, None
+    data = dump_doc(doc)
+    await conn.execute("UPDATE cases SET doc = %s, updated_at = %s WHERE case_id = %s", (data, time.time(), case_id))
+    return added, doc_digest(data)

@@ -1,0 +1,33 @@
+"""The PostgreSQL store: several nodes of one gateway on one database.
+
+What one SQLite process keeps in memory is here in the database, shared by every node: claims (rows
+``in_flight``, ``claimed_by`` a node until ``lease_until``, taken with ``FOR UPDATE SKIP LOCKED``),
+nonces (a unique key: the first node to spend one wins), sessions, circuits, transport state. Each
+node holds its name and, when it leads, the singletons' lead as session-level advisory locks
+(``node.py``).
+
+The audit chain stays one chain per gateway: each transaction appends its entries last, after taking a
+transaction-level advisory lock, reading the head and linking to it; the lock is released by the
+commit. The alternative, a sequence with one chain segment per node, was measured against it on this
+store's workload (concurrent transactions of an intake, its outbox rows and three audit entries, on
+two cores with a 1.8 ms fsync): the lock cost about two thirds of the transactions per second with 8
+in flight at once (on the order of 300-470/s instead of 1,300-1,900/s), since commits holding it
+cannot share a disk flush. It was kept because the gateway commits in batches (a partner's batch, a
+submission of many cases, a lane's batch of outcomes are each one transaction), so the lock is taken
+per batch, not per case; because every verifier, checkpoint and partner's witness then speaks of one
+head, as with one node; and because segments would make ``audit verify`` and the checkpoints name one
+head per node that ever ran. ``bench/throughput.py --store`` gives the end-to-end figures.
+"""
+
+from __future__ import annotations
+
+from hotline_gateway.store.postgres.cases import CaseOps
+from hotline_gateway.store.postgres.evidence import AuditOps
+from hotline_gateway.store.postgres.intake import IntakeOps
+from hotline_gateway.store.postgres.outbox import OutboxOps
+from hotline_gateway.store.postgres.report import ReportOps
+from hotline_gateway.store.postgres.sessions import SessionOps
+
+
+class PostgresStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps):
+    """Open with ``await PostgresStore.open(url, gateway=..., node=...)``; close with ``close()``."""
