@@ -36,6 +36,8 @@ class Metrics:
         self.key_not_after = Gauge("hotline_signing_key_not_after_seconds",
                                    "End of the validity window of the key we sign with (Unix time): alert before it",
                                    registry=self.registry)
+        self.leader = Gauge("hotline_leader", "1 on the node that runs the singletons (work-queue poller, "
+                            "checkpoint signer, housekeeping), else 0", registry=self.registry)
 
     async def render(self, store: Store, partners: Iterable[str] = ()) -> bytes:
         """The text exposition; every configured partner has its gauges, at 0 before any traffic."""

@@ -1,11 +1,12 @@
 """Housekeeping: small periodic jobs of a running gateway (today: forgetting nonces that left the
-replay window, so the table never grows without bound)."""
+replay window, so the table never grows without bound). One node of a gateway runs them (``leading``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from hotline_gateway.config import Config
 from hotline_gateway.core.log import get_logger
@@ -15,9 +16,10 @@ log = get_logger("hotline_gateway.housekeeping")
 
 
 class Housekeeping:
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, leading: Callable[[], bool] = lambda: True) -> None:
         self.config = config
         self.store = store
+        self.leading = leading
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -38,6 +40,8 @@ class Housekeeping:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.clock_skew_s)
+            if not self.leading():
+                continue
             try:
                 await self.run_once()
             except Exception:
