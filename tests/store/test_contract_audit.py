@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 
-from hotline_gateway.store.audit import GENESIS
+import pytest
+
+from hotline_gateway.store.audit import GENESIS, AuditBroken
 from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import AuditEntry
 from tests.store.builders import intake
+from tests.store.conftest import Opener
 
 
 async def test_the_chain_grows_by_appends_and_verifies_entry_by_entry(store: Store) -> None:
@@ -59,3 +62,20 @@ async def test_a_session_lives_until_it_expires_or_ends(store: Store) -> None:
     assert await store.session("u" * 64) is None
     await store.end_session("s" * 64)
     assert await store.session("s" * 64) is None
+
+
+async def test_an_edited_entry_document_or_payload_is_named(open_store: Opener) -> None:
+    store = await open_store()
+    job = intake()
+    await store.commit_intakes([job])
+    await store.commit_intakes([intake()])
+    case_id, message_id = job.cases[0].case_id, job.deliveries[0].message_id
+    open_store.raw("UPDATE cases SET doc = ? WHERE case_id = ?", b'{"edited": true}', case_id)
+    open_store.raw("UPDATE payloads SET payload = ? WHERE message_id = ?", b"edited", message_id)
+    problems, _ = await store.evidence_problems()
+    assert problems == [f"case {case_id}: document differs from the digest the audit chain recorded",
+                        f"message {message_id}: payload differs from its recorded digest"]
+    open_store.raw("UPDATE audit SET detail = 'edited' WHERE seq = 2")
+    with pytest.raises(AuditBroken) as broken:
+        await store.verify_audit()
+    assert broken.value.seq == 2

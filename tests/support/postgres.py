@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -37,9 +38,8 @@ class PgServer:
     url: str
 
     def database_url(self, name: str) -> str:
-        info = psycopg.conninfo.conninfo_to_dict(self.url)
-        info["dbname"] = name
-        return psycopg.conninfo.make_conninfo("", **info)
+        """The server's URL naming another database (query parameters such as sslmode kept)."""
+        return urlunsplit(urlsplit(self.url)._replace(path=f"/{name}"))
 
     def create_database(self) -> tuple[str, str]:
         name = f"hotline_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
@@ -107,6 +107,8 @@ class Throwaway:
 def pg_server() -> Iterator[PgServer]:
     """The PostgreSQL server of this test session, or a skip that says why there is none."""
     url = os.environ.get(ENV)
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        pytest.fail(f"{ENV} must be a postgresql:// URL, not {url.split('@')[-1]!r}")
     if url:
         yield PgServer(url)
         return

@@ -16,6 +16,29 @@ from hotline_gateway.store.records import AuditEntry, Delivery
 WITNESS_KEEP = 10_000
 #: audit entries read per round trip while verifying the chain
 PAGE = 5000
+#: each case with the digest of its document, the last digest the chain recorded for it and how often it
+#: was accepted; one pass over each table joined by hash (a subquery per case would walk the chain per case)
+CASE_EVIDENCE = (
+    "WITH recorded AS (SELECT DISTINCT ON (case_id) case_id, doc_sha256 FROM audit"
+    "  WHERE case_id IS NOT NULL AND doc_sha256 IS NOT NULL ORDER BY case_id, seq DESC),"
+    " accepted AS (SELECT case_id, COUNT(*) AS n FROM audit WHERE kind = 'case.accepted' GROUP BY case_id)"
+    " SELECT c.case_id, encode(sha256(c.doc), 'hex') AS actual, r.doc_sha256 AS recorded,"
+    " COALESCE(a.n, 0) AS accepted FROM cases c LEFT JOIN recorded r ON r.case_id = c.case_id"
+    " LEFT JOIN accepted a ON a.case_id = c.case_id"
+)
+#: each outbound message with its payload's digest, and how often the chain recorded it queued (with that
+#: digest) and delivered
+PAYLOAD_EVIDENCE = (
+    "WITH queued AS (SELECT message_id, payload_sha256, COUNT(*) AS n FROM audit WHERE kind = 'message.queued'"
+    "  GROUP BY message_id, payload_sha256),"
+    " delivered AS (SELECT message_id, COUNT(*) AS n FROM audit WHERE kind = 'message.delivered'"
+    "  GROUP BY message_id)"
+    " SELECT d.message_id, d.state, d.payload_sha256 AS declared, encode(sha256(p.payload), 'hex') AS actual,"
+    " COALESCE(q.n, 0) AS queued, COALESCE(dl.n, 0) AS delivered"
+    " FROM deliveries d JOIN payloads p ON p.message_id = d.message_id"
+    " LEFT JOIN queued q ON q.message_id = d.message_id AND q.payload_sha256 = d.payload_sha256"
+    " LEFT JOIN delivered dl ON dl.message_id = d.message_id"
+)
 AUDIT_FIELDS = ("seq, at, kind, message_id, case_id, partner, payload_sha256, signatures, detail, doc_sha256,"
                 " prev_hash, hash")
 
@@ -94,12 +117,7 @@ class AuditOps(PgBase):
             problems: list[str] = []
             warnings: list[str] = []
             cases = conn.cursor(name="evidence_cases")
-            await cases.execute(
-                "SELECT c.case_id, encode(sha256(c.doc), 'hex') AS actual,"
-                " (SELECT a.doc_sha256 FROM audit a WHERE a.case_id = c.case_id AND a.doc_sha256 IS NOT NULL"
-                "  ORDER BY a.seq DESC LIMIT 1) AS recorded,"
-                " (SELECT COUNT(*) FROM audit a WHERE a.case_id = c.case_id AND a.kind = 'case.accepted') AS accepted"
-                " FROM cases c")
+            await cases.execute(CASE_EVIDENCE)
             async for r in cases:
                 if r["recorded"] is None and r["accepted"] == 0:
                     problems.append(f"case {r['case_id']}: stored without any audit entry")
@@ -112,13 +130,7 @@ class AuditOps(PgBase):
                     return problems, warnings[:limit]
             await cases.close()
             payloads = conn.cursor(name="evidence_payloads")
-            await payloads.execute(
-                "SELECT d.message_id, d.state, d.payload_sha256 AS declared,"
-                " encode(sha256(p.payload), 'hex') AS actual,"
-                " (SELECT COUNT(*) FROM audit a WHERE a.message_id = d.message_id AND a.kind = 'message.queued'"
-                "  AND a.payload_sha256 = d.payload_sha256) AS queued,"
-                " (SELECT COUNT(*) FROM audit a WHERE a.message_id = d.message_id AND a.kind = 'message.delivered')"
-                f" AS delivered FROM {FROM_DELIVERIES}")
+            await payloads.execute(PAYLOAD_EVIDENCE)
             async for r in payloads:
                 message_id = r["message_id"]
                 if r["actual"] != r["declared"]:
