@@ -103,29 +103,38 @@ class Throwaway:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """The PostgreSQL server of this test session, or a skip that says why there is none."""
+def start_server() -> tuple[PgServer, Throwaway | None]:
+    """The server named by ``HOTLINE_TEST_POSTGRES``, else a throwaway one; skips (saying why) when there
+    is neither."""
     url = os.environ.get(ENV)
     if url and not url.startswith(("postgresql://", "postgres://")):
-        pytest.fail(f"{ENV} must be a postgresql:// URL, not {url.split('@')[-1]!r}")
+        pytest.fail(f"{ENV} must be a postgresql:// URL (its value is not shown: it may hold a password)")
     if url:
-        yield PgServer(url)
-        return
+        return PgServer(url), None
     bindir = find_binaries()
     if bindir is None:
         pytest.skip(f"PostgreSQL tests skipped: {ENV} is not set and no PostgreSQL binaries (initdb, pg_ctl) "
                     "were found; set it to a server URL (with CREATE DATABASE rights) or install postgresql")
-    server = Throwaway(bindir)
     try:
-        started = server.start()
-    except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+        server = Throwaway(bindir)
+    except RuntimeError as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {ENV} is not set and {exc}")
+    try:
+        return server.start(), server
+    except (subprocess.SubprocessError, OSError) as exc:
         server.stop()
         pytest.skip(f"PostgreSQL tests skipped: {ENV} is not set and a throwaway server did not start ({exc})")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The PostgreSQL server of this test session, or a skip that says why there is none."""
+    server, throwaway = start_server()
     try:
-        yield started
+        yield server
     finally:
-        server.stop()
+        if throwaway is not None:
+            throwaway.stop()
 
 
 @pytest.fixture
