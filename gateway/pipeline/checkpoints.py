@@ -53,8 +53,8 @@ def checkpoint_claims(claims: dict[str, Any]) -> tuple[str, int, str, str]:
 
 
 class Checkpointer:
-    """Signs the chain head when it moved (every ``interval_s``, and on ``close``), and keeps the latest
-    checkpoint at hand for outbound messages."""
+    """Signs the chain head when it moved (every ``interval_s``, and on ``close``) on the leading node,
+    and keeps the latest checkpoint at hand for outbound messages on every node."""
 
     def __init__(self, config: Config, store: Store, keyring: KeyRing, interval_s: float = 60.0,
                  leading: Callable[[], bool] = lambda: True) -> None:

@@ -97,15 +97,33 @@ async def test_a_dead_nodes_claims_are_taken_over_after_their_lease_and_its_late
     assert await b.evidence_problems() == ([], [])
 
 
+async def crash(store: PostgresStore) -> None:
+    """Close a node's connections without a word, as a SIGKILL would (white box: no claims given back)."""
+    session, store._session = store._session, None
+    await store.close()
+    if session is not None:
+        await session._drop()
+
+
 async def test_a_restarted_node_gives_back_its_claims_at_once(nodes: Open) -> None:
     a = await nodes("fr-1")  # the default lease: two minutes
     await a.commit_intakes([intake() for _ in range(3)])
     assert len(await a.claim_due("DE-HOTLINE", time.time(), 10)) == 3
-    await a.close()  # as if killed: the claims stay in flight
+    await crash(a)  # the claims stay in flight
     b = await nodes("fr-2")
     assert await b.claim_due("DE-HOTLINE", time.time(), 10) == []
     await nodes("fr-1")  # the same node starting again
     assert len(await b.claim_due("DE-HOTLINE", time.time(), 10)) == 3
+
+
+async def test_a_node_that_stops_gives_back_its_claims_and_the_lead(nodes: Open) -> None:
+    a, b = await nodes("fr-1"), await nodes("fr-2")
+    await a.commit_intakes([intake() for _ in range(3)])
+    assert await a.hold_leadership()
+    assert len(await a.claim_due("DE-HOTLINE", time.time(), 10)) == 3
+    await a.close()
+    assert len(await b.claim_due("DE-HOTLINE", time.time(), 10)) == 3
+    assert await b.hold_leadership()
 
 
 async def test_a_node_name_is_held_by_one_process_at_a_time(nodes: Open, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -116,7 +116,15 @@ class PgBase:
         return cur.rowcount
 
     async def close(self) -> None:
+        """Give back what this node still claims (the worker has drained; anything left is another
+        node's to send now rather than after the lease), hand over the lead, close the pool."""
         if self._session is not None:
+            try:
+                released = await self._tx(self._release_own_claims)
+                if released:
+                    log.info("claims.released", node=self.node, count=released)
+            except StoreError as exc:
+                log.warning("claims.not_released", node=self.node, error=exc.message)
             await self._session.close()
             self._session = None
         if self._pool is not None:
