@@ -90,7 +90,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     worker = DeliveryWorker(config, store, built, metrics)
     cpu = CpuPool(config.limits.cpu_workers)
     verifier = InboundVerifier(config, partner_keys, store)
-    acceptor = Acceptor(config, store, keyring, worker.wake)
+    acceptor = Acceptor(config, store, keyring, worker.wake, await store.reporter_index_secret())
     app[WORKER] = worker
     app[SERVICES] = Services(
         config=config, store=store, keyring=keyring, partner_keys=partner_keys, verifier=verifier,

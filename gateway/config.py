@@ -31,11 +31,16 @@ class DeliverySettings:
     base_delay_s: float = 1.0
     max_delay_s: float = 600.0
     batch_size: int = 100
+    #: batches in flight to one partner at first; grows while the partner keeps up (see pipeline/flow.py)
     concurrency: int = 4
+    #: the most batches ever in flight to one partner
+    max_concurrency: int = 16
     timeout_s: float = 30.0
     circuit_failures: int = 5
     circuit_reset_s: float = 30.0
-    poll_interval_s: float = 0.05
+    #: the longest an idle delivery lane sleeps before looking for due work again (new work and the
+    #: next due retry wake it sooner)
+    poll_interval_s: float = 1.0
     #: PostgreSQL store: how long a node's claim on a delivery stands before another node may take it over
     #: (a node that died mid-send); longer than a batch can take to send (``timeout_s`` per attempt)
     claim_lease_s: float = 120.0
@@ -60,6 +65,21 @@ class ServerLimits:
     cpu_workers: int = 2
     #: when set, GET /metrics requires this bearer token
     metrics_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long personal data and case documents are kept (``[retention]``; see pipeline/retention.py for
+    each default's legal basis)."""
+
+    reporter_days_after_closed: int = 30
+    reporter_days_max: int = 365
+    case_days: int = 730
+    case_days_by_legal_class: Mapping[str, int] = field(
+        default_factory=lambda: {"doubtful": 180, "not_illegal": 90})
+    case_days_by_category: Mapping[str, int] = field(default_factory=dict)
+    #: how often the scheduled job applies the policy
+    interval_s: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +138,12 @@ class Config:
     operator_password_file: Path | None = None
     #: how often the audit chain's head is signed (and always on shutdown)
     audit_checkpoint_s: float = 60.0
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     #: a PostgreSQL URL shared by the nodes of this gateway; None: the SQLite file in ``data_dir``
     store_url: str | None = None
+    #: the reporter-key vault of a PostgreSQL store: a database of its own, left out of the store's
+    #: backups (None: a table in the store's own database, see README)
+    vault_url: str | None = None
     #: this node's name among the gateway's nodes (PostgreSQL store): whose claims are whose
     node: str = "node"
     #: how long a node leads the singletons without renewing before another takes over (PostgreSQL store)
@@ -142,8 +166,12 @@ class Config:
             raise ConfigError(f"{self.path}: no partner {partner_id!r}") from None
 
 
-def default_routes() -> list[dict[str, Any]]:
-    """A national hotline's defaults: police and host at home, the hosting country's hotline abroad."""
+def default_routes(role: str = "hotline") -> list[dict[str, Any]]:
+    """Routes when the config has none. A national hotline's: police and host at home, the hosting
+    country's hotline abroad. A law-enforcement or network gateway receives and keeps: it forwards
+    nothing unless its configuration says where (``gateway.role`` decides which)."""
+    if role != "hotline":
+        return [{"name": f"{role}-receives-and-keeps", "to": [], "final": True}]
     return [
         {"name": "not-illegal-stays-here", "legal_class": ["not_illegal"], "to": [], "final": True},
         {"name": "partner-cases-stay-with-us", "origin": ["partner"], "hosted_in": ["partner", "elsewhere", "unknown"],
@@ -193,7 +221,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             options=dict(p.get("options", {})), base=base,
         )
     routes = []
-    for i, r in enumerate(raw.get("routes", default_routes())):
+    for i, r in enumerate(raw.get("routes", default_routes(gw.get("role", "hotline")))):
         for j, dest in enumerate(r["to"]):
             if dest not in partners and dest not in SYMBOLIC_DESTINATIONS | {"@police"}:
                 problems.append(FieldProblem(f"$.routes[{i}].to[{j}]", f"no partner {dest!r}"))
@@ -234,10 +262,17 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         delivery=DeliverySettings(**raw.get("delivery", {})), limits=limits, partners=partners, routes=tuple(routes),
         operator_password_file=_resolve(base, gw["operator_password_file"]) if "operator_password_file" in gw else None,
         audit_checkpoint_s=float(raw.get("audit", {}).get("checkpoint_interval_s", 60.0)),
-        store_url=gw.get("store"), node=gw.get("node") or socket.gethostname(),
+        retention=_retention(raw.get("retention", {})),
+        store_url=gw.get("store"), vault_url=gw.get("vault"), node=gw.get("node") or socket.gethostname(),
         leader_lease_s=float(gw.get("leader_lease_s", 15.0)),
         raw=raw,
     )
+
+
+def _retention(raw: Mapping[str, Any]) -> RetentionPolicy:
+    defaults = RetentionPolicy()
+    by_class = {**defaults.case_days_by_legal_class, **raw.get("case_days_by_legal_class", {})}
+    return RetentionPolicy(**{**raw, "case_days_by_legal_class": by_class})
 
 
 def load(path: Path | str) -> Config:

@@ -10,7 +10,6 @@ limits are a schema detail the validation tests check directly.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TypeVar
@@ -111,7 +110,7 @@ def hostings(draw: st.DrawFn) -> Hosting:
         country=draw(optional(country_codes)),
         is_cdn=draw(optional(st.booleans())),
     )
-    if all(getattr(hosting, f.name) is None for f in dataclasses.fields(hosting)):
+    if all(getattr(hosting, name) is None for name in hosting.__struct_fields__):
         hosting.country = draw(country_codes)
     return hosting
 

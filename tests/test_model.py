@@ -202,3 +202,13 @@ def test_non_canonical_timestamp_is_rejected_by_the_schema(case_doc: dict[str, A
     for bad in ("2025-03-01T11:15:00+01:00", "2025-03-01T10:15:00.5Z", "2025-03-01 10:15:00Z"):
         case_doc["received_at"] = bad
         assert [p.path for p in case_validator().problems(case_doc)] == ["$.received_at"], bad
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=cases)
+def test_the_native_encoding_is_the_canonical_json_with_sorted_keys_byte_for_byte(case: Case) -> None:
+    """The native adapter writes cases with msgspec; what it writes must be exactly the canonical bytes
+    (orjson over the canonical document, keys sorted), which signatures and stored digests are over."""
+    from hotline_gateway.adapters import registry
+
+    assert registry.get("native").encode(case) == orjson.dumps(dump_case(case), option=orjson.OPT_SORT_KEYS)

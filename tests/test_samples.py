@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import dataclasses
 import importlib
 import ipaddress
 import json
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
+import msgspec
 import orjson
 import pytest
 
@@ -121,7 +121,7 @@ def _enum_types(tp: Any, seen: set[type] | None = None) -> set[type[StrEnum]]:
         return set().union(*(_enum_types(a, seen) for a in typing.get_args(tp)))
     if isinstance(tp, type) and issubclass(tp, StrEnum):
         return {tp}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and tp not in seen:
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct) and tp not in seen:
         seen.add(tp)
         return set().union(*(_enum_types(h, seen) for h in typing.get_type_hints(tp).values()))
     return set()
@@ -133,9 +133,9 @@ def _enum_values(obj: Any) -> Iterator[StrEnum]:
     elif isinstance(obj, list):
         for x in obj:
             yield from _enum_values(x)
-    elif dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            yield from _enum_values(getattr(obj, f.name))
+    elif isinstance(obj, msgspec.Struct):
+        for name in obj.__struct_fields__:
+            yield from _enum_values(getattr(obj, name))
 
 
 CASE_ENUMS = sorted(_enum_types(Case), key=lambda c: c.__name__)

@@ -143,7 +143,7 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_store(config_file: str) -> tuple[config_mod.Config, Store]:
+async def with_store(config_file: str) -> tuple[config_mod.Config, Store]:
     config = transports.load(config_file)
     if not store_exists(config):
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
@@ -152,7 +152,7 @@ async def _with_store(config_file: str) -> tuple[config_mod.Config, Store]:
 
 def run_status(args: argparse.Namespace) -> int:
     async def go() -> int:
-        config, store = await _with_store(args.config)
+        config, store = await with_store(args.config)
         try:
             stats = await store.partner_status()
             circuits = await store.circuits()
@@ -179,7 +179,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_audit_verify(args: argparse.Namespace) -> int:
     async def go() -> int:
-        config, store = await _with_store(args.config)
+        config, store = await with_store(args.config)
         try:
             keyring = KeyRing(config.keys_dir)
             report = await verify_local(store, keyring.keys, config.id)
@@ -207,7 +207,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
 
 def run_retry(args: argparse.Namespace) -> int:
     async def go() -> int:
-        config, store = await _with_store(args.config)
+        config, store = await with_store(args.config)
         try:
             count = await store.requeue_dead(args.partner, deadline_s=config.delivery.deadline_s)
         finally:

@@ -28,14 +28,15 @@ def _modules() -> list[ModuleType]:
         cmd_keys,
         cmd_operator,
         cmd_report,
+        cmd_retention,
         cmd_route,
         cmd_sample,
         cmd_service,
         cmd_sign,
     )
 
-    return [cmd_demo, cmd_service, cmd_operator, cmd_doctor, cmd_backup, cmd_route, cmd_import, cmd_report,
-            cmd_keys, cmd_sign, cmd_formats, cmd_sample]
+    return [cmd_demo, cmd_service, cmd_operator, cmd_doctor, cmd_backup, cmd_retention, cmd_route, cmd_import,
+            cmd_report, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
 
 
 def build_parser() -> argparse.ArgumentParser:

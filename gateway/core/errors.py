@@ -18,6 +18,7 @@
     │   └── Replay                    too old, from the future, or a nonce seen before
     ├── DeliveryError
     │   ├── TransientDeliveryError    retry later (network down, 5xx, 429)
+    │   │   └── Congested             429, 503 or a timeout: fewer batches in flight
     │   └── PermanentDeliveryError    retrying cannot help: dead-letter with the reason
     └── StoreError                    the durable store failed
 Verification raises; nothing in the gateway answers "is it valid?" with a bool.
@@ -178,6 +179,12 @@ class DeliveryError(GatewayError):
 
 class TransientDeliveryError(DeliveryError):
     code = "delivery_transient"
+
+
+class Congested(TransientDeliveryError):
+    """The partner says, or shows, that it cannot keep up (429, 503, a timeout): send less at once."""
+
+    code = "partner_congested"
 
 
 class PermanentDeliveryError(DeliveryError):

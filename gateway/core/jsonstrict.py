@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from hotline_gateway.core.errors import FieldProblem, ValidationError
 
 
@@ -36,7 +38,19 @@ def _no_constants(name: str) -> Any:
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON; ``ValueError`` (a ``DuplicateKey`` for a repeated name) for anything that is not
-    strict RFC 8259 JSON (NaN and Infinity included)."""
+    strict RFC 8259 JSON (NaN and Infinity included).
+
+    Fast path: when ``orjson`` writes back exactly the bytes it read, the document is compact and no
+    object can have had a repeated name (a repeat would have been collapsed, so the bytes would differ);
+    that is what gateways and most tools send. Anything else is read again by the strict parser."""
+    if isinstance(data, bytes):
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if orjson.dumps(obj) == data:
+                return obj
     return json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constants)
 
 

@@ -19,15 +19,24 @@ import orjson
 from hotline_gateway.config import Config
 from hotline_gateway.core.errors import EncodeError
 from hotline_gateway.core.log import get_logger
-from hotline_gateway.core.model import Case, MessageType, dump_case
+from hotline_gateway.core.model import Case, MessageType, ReporterKind, dump_case
 from hotline_gateway.core.takedown import removed_items
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.sealing import index_token, new_key, seal
 from hotline_gateway.pipeline.encode import encode_for, project
 from hotline_gateway.pipeline.route import Decision, Router
 from hotline_gateway.pipeline.sign import payload_digest, sign_payload
 from hotline_gateway.store.interface import Store
-from hotline_gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, IntakeResult, StoredCase
+from hotline_gateway.store.records import (
+    AuditEntry,
+    Delivery,
+    InboundRecord,
+    Intake,
+    IntakeResult,
+    SealedReporter,
+    StoredCase,
+)
 
 log = get_logger("hotline_gateway.accept")
 
@@ -43,9 +52,12 @@ class AcceptResult:
 
 
 class Acceptor:
-    def __init__(self, config: Config, store: Store, keyring: KeyRing, wake: Callable[[str], None]) -> None:
+    def __init__(self, config: Config, store: Store, keyring: KeyRing, wake: Callable[[str], None],
+                 index_secret: bytes = b"") -> None:
         self.config = config
         self.store = store
+        #: the key of the reporter index (from the store's vault)
+        self.index_secret = index_secret
         self.keyring = keyring
         self.router = Router(config)
         self.wake = wake
@@ -74,6 +86,7 @@ class Acceptor:
             built.add(case_id)
             routing = self.router.route(case, origin)
             doc = (docs or {}).get(case_id) or dump_case(case)
+            sealed = self.seal_reporter(case, doc) if case.reporter.identifies_someone else None
             deliveries: list[Delivery] = []
             queued: list[AuditEntry] = []
             gone = removed_items(doc) if any(d.partner.kind in NOTICE_KINDS for d in routing.destinations) else set()
@@ -83,7 +96,8 @@ class Acceptor:
                 if not item_ids:
                     continue  # a host is never sent a notice about content already reported removed
                 try:
-                    payload = encode_for(partner, project(case, partner, item_ids, sender=self.config.id, at=at))
+                    sent = project(case, partner, item_ids, sender=self.config.id, at=at)
+                    payload = encode_for(partner, sent)
                 except EncodeError as exc:
                     # One destination's format cannot carry the case: the others still get it, and why
                     # this one did not is kept with the routing decisions.
@@ -94,19 +108,23 @@ class Acceptor:
                 digest = payload_digest(payload)
                 jws = sign_payload(payload, key)
                 out_id = str(uuid.uuid4())
+                carries = sealed is not None and sent.reporter.identifies_someone
                 deliveries.append(Delivery(
                     message_id=out_id, case_id=case_id, partner=partner.id, format=partner.format,
                     transport=partner.transport, message_type=MessageType.NOTIFY.value, payload=payload,
                     payload_sha256=digest, signature=jws, created_at=now, next_attempt_at=now, deadline_at=deadline,
-                    item_ids=item_ids,
+                    item_ids=item_ids, carries_reporter=carries,
+                    sealed_payload=seal(sealed.key, payload, case_id) if carries and sealed is not None else None,
                 ))
                 queued.append(AuditEntry("message.queued", message_id=out_id, case_id=case_id,
                                          partner=partner.id, payload_sha256=digest, signatures=[jws],
                                          detail=",".join(routed.rules)))
+            stored_doc = {**doc, "reporter": {"kind": ReporterKind.WITHHELD.value}} if sealed is not None else doc
             intake.cases.append(StoredCase(
                 case_id=case_id, origin=origin, received_at=format_timestamp(case.received_at),
-                category=case.category.value, doc=orjson.dumps(doc, option=orjson.OPT_SORT_KEYS),
+                category=case.category.value, doc=orjson.dumps(stored_doc, option=orjson.OPT_SORT_KEYS),
                 routing=orjson.dumps([d.as_dict() for d in routing.decisions]), message_id=message_id,
+                reporter=sealed,
             ))
             intake.audit.append(AuditEntry("case.accepted", message_id=message_id, case_id=case_id,
                                            partner=None if origin == "local" else origin,
@@ -114,6 +132,16 @@ class Acceptor:
             intake.deliveries += deliveries
             intake.audit += queued
         return intake
+
+    def seal_reporter(self, case: Case, doc: dict[str, Any]) -> SealedReporter:
+        """The reporter, sealed with a fresh key of the case's own (see ``crypto.sealing``); the email
+        address, if any, indexed by a keyed digest so an erasure request can find the case."""
+        key = new_key()
+        reporter = doc["reporter"]
+        email = reporter.get("email")
+        tokens = (index_token(self.index_secret, email),) if isinstance(email, str) else ()
+        return SealedReporter(key=key, kind=reporter["kind"], tokens=tokens,
+                              sealed=seal(key, orjson.dumps(reporter, option=orjson.OPT_SORT_KEYS), str(case.case_id)))
 
     async def commit(self, intakes: Sequence[Intake], *, nonce: tuple[str, str, int] | None = None
                      ) -> list[IntakeResult]:
@@ -151,6 +179,9 @@ def _warn_routed_nowhere(intake: Intake, stored: set[str]) -> None:
     for case in intake.cases:
         if case.origin != "local" or case.case_id not in stored or case.case_id in sent:
             continue
-        reasons = sorted({f"{d['destination'] or d['rule']}: {d['reason']}" for d in orjson.loads(case.routing)})
+        decisions = orjson.loads(case.routing)
+        if decisions and all(d["destination"] is None and d["reason"] == "rule forwards nothing" for d in decisions):
+            continue  # a rule says it stays here (not illegal, say): as intended, nothing to warn about
+        reasons = sorted({f"{d['destination'] or d['rule']}: {d['reason']}" for d in decisions})
         log.warning("case.routed_nowhere", case_id=case.case_id, reasons="; ".join(reasons),
                     explain="hotline-gateway route --config FILE CASE.json shows each rule and policy")

@@ -11,63 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 
 from hotline_gateway.config import Config, Partner
-from hotline_gateway.core.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from hotline_gateway.core.errors import Congested, DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.takedown import NOTICE_ACTION
 from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import NOTICE_KINDS
+from hotline_gateway.pipeline.circuit import Circuit, CircuitBreaker
+from hotline_gateway.pipeline.flow import Flow
 from hotline_gateway.pipeline.outbox import fail, record
 from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.base import Transport
 
 log = get_logger("hotline_gateway.deliver")
-
-
-class Circuit(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-@dataclass(slots=True)
-class CircuitBreaker:
-    threshold: int
-    reset_s: float
-    failures: int = 0
-    opened_at: float = 0.0
-    probing: bool = False
-
-    @property
-    def state(self) -> Circuit:
-        if self.failures < self.threshold:
-            return Circuit.CLOSED
-        return Circuit.HALF_OPEN if time.monotonic() - self.opened_at >= self.reset_s else Circuit.OPEN
-
-    def allow(self) -> bool:
-        state = self.state
-        if state is Circuit.CLOSED:
-            return True
-        if state is Circuit.HALF_OPEN and not self.probing:
-            self.probing = True
-            return True
-        return False
-
-    def wait_s(self) -> float:
-        return max(0.0, self.reset_s - (time.monotonic() - self.opened_at))
-
-    def success(self) -> None:
-        self.failures, self.probing = 0, False
-
-    def failure(self) -> None:
-        self.failures += 1
-        self.probing = False
-        if self.failures >= self.threshold:
-            self.opened_at = time.monotonic()
 
 
 class DeliveryWorker:
@@ -82,6 +40,10 @@ class DeliveryWorker:
             for p in config.partners
         }
         self._events = {p: asyncio.Event() for p in config.partners}
+        settings = config.delivery
+        self.flows = {p: Flow(window=float(settings.concurrency), ceiling=max(settings.concurrency,
+                                                                              settings.max_concurrency))
+                      for p in config.partners}
         self._tasks: list[asyncio.Task[None]] = []
         self._published: dict[str, Circuit] = {}
         self._running = False
@@ -117,7 +79,8 @@ class DeliveryWorker:
             if partner.transport not in self.transports:  # a pull transport (TAXII): the partner fetches
                 log.warning("partner.no_transport", partner=partner.id, transport=partner.transport)
                 continue
-            for lane in range(self.config.delivery.concurrency):
+            # As many lanes as the window may ever allow; the partner's Flow decides how many are sending.
+            for lane in range(self.flows[partner.id].ceiling):
                 self._tasks.append(asyncio.create_task(self._lane(partner, lane), name=f"deliver-{partner.id}-{lane}"))
 
     async def stop(self, timeout: float) -> None:
@@ -136,7 +99,8 @@ class DeliveryWorker:
 
     async def _idle(self, partner: Partner, event: asyncio.Event) -> None:
         next_due = await self.store.next_due(partner.id)
-        delay = 1.0 if next_due is None else min(max(next_due - time.time(), 0.005), 1.0)
+        longest = self.config.delivery.poll_interval_s
+        delay = longest if next_due is None else min(max(next_due - time.time(), 0.005), longest)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout=delay)
 
@@ -152,6 +116,7 @@ class DeliveryWorker:
         transport = self.transports[partner.transport]
         breaker = self.breakers[partner.id]
         event = self._events[partner.id]
+        flow = self.flows[partner.id]
         settings = self.config.delivery
         batch_size = min(settings.batch_size, transport.max_batch)
         while self._running:
@@ -161,13 +126,23 @@ class DeliveryWorker:
                         await asyncio.wait_for(event.wait(), timeout=max(breaker.wait_s(), 0.01))
                     event.clear()
                     continue
-                event.clear()
-                batch = await self.store.claim_due(partner.id, time.time(), batch_size)
+                await flow.acquire()
+                try:
+                    event.clear()
+                    batch = await self.store.claim_due(partner.id, time.time(), batch_size)
+                    if not batch:
+                        breaker.probing = False
+                    else:
+                        started = time.monotonic()
+                        congested = await self._send(partner, transport, breaker, batch)
+                        if congested:
+                            flow.congested()
+                        else:
+                            flow.answered(time.monotonic() - started, full=len(batch) == batch_size)
+                finally:
+                    await flow.release()
                 if not batch:
-                    breaker.probing = False
                     await self._idle(partner, event)
-                    continue
-                await self._send(partner, transport, breaker, batch)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -182,7 +157,8 @@ class DeliveryWorker:
         await self._publish(partner.id, breaker)
 
     async def _send(self, partner: Partner, transport: Transport, breaker: CircuitBreaker,
-                    batch: list[Delivery]) -> None:
+                    batch: list[Delivery]) -> bool:
+        """Send one claimed batch and record the outcome; True when the partner showed congestion."""
         started = time.perf_counter()
         if partner.kind in NOTICE_KINDS:
             batch, withdrawn = await self.store.withdraw_removed(batch)
@@ -191,7 +167,7 @@ class DeliveryWorker:
                 if self.metrics is not None:
                     self.metrics.messages_out.labels(partner.id, d.format, "withdrawn").inc()
             if not batch:
-                return
+                return False
         try:
             outcomes = await transport.send(partner, batch)
         except PermanentDeliveryError as exc:
@@ -200,19 +176,19 @@ class DeliveryWorker:
                 # Find the one bad message instead of dead-lettering the whole batch with it.
                 for d in batch:
                     await self._send(partner, transport, breaker, [d])
-                return
+                return False
             await fail(self.store, batch, exc, self.config.delivery, metrics=self.metrics)
-            return
+            return False
         except DeliveryError as exc:
             await self._failed(partner, breaker, batch, exc)
-            return
+            return isinstance(exc, Congested)
         except Exception as exc:
             # A transport bug or an answer nobody foresaw: the batch is a failed attempt, retried, never
             # stranded as claimed until a restart.
             log.exception("transport.crashed", partner=partner.id, transport=partner.transport)
             await self._failed(partner, breaker, batch,
                                TransientDeliveryError(f"{partner.transport} failed: {type(exc).__name__}"))
-            return
+            return False
         # Transports that answer per message (https, smtp, the APIs) report an unreachable partner per
         # message: when every message of the batch failed transiently, that counts against the circuit.
         if outcomes and all(isinstance(o.error, TransientDeliveryError) for o in outcomes):
@@ -225,3 +201,4 @@ class DeliveryWorker:
                                          metrics=self.metrics)
         log.debug("batch.sent", partner=partner.id, size=len(batch), delivered=delivered, failed=failed,
                   duration_ms=round((time.perf_counter() - started) * 1000, 1))
+        return any(isinstance(o.error, Congested) for o in outcomes)

@@ -6,8 +6,9 @@ and reporter data only for partners explicitly allowed to receive it (never host
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
+
+import msgspec
 
 from hotline_gateway.adapters import registry
 from hotline_gateway.config import NEVER_REPORTER, Partner
@@ -25,7 +26,7 @@ def project(case: Case, partner: Partner, item_ids: list[str], *, sender: str, a
     if reporter.identifies_someone and not may_receive_reporter(partner):
         reporter = Reporter(ReporterKind.WITHHELD)
     custody = [*case.custody, CustodyEntry(at=at, by=sender, event=CustodyEvent.FORWARDED, note=f"to {partner.id}")]
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         case,
         items=[i for i in case.items if str(i.item_id) in wanted],
         reporter=reporter,

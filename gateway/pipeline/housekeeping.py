@@ -1,5 +1,6 @@
-"""Housekeeping: small periodic jobs of a running gateway (today: forgetting nonces that left the
-replay window, so the table never grows without bound). One node of a gateway runs them (``leading``)."""
+"""Housekeeping: periodic jobs of a running gateway — forgetting nonces that left the replay window (so
+the table never grows without bound) and applying the retention policy (reporter data erased, cases
+purged when their time is up). One node of a gateway runs them (``leading``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from hotline_gateway.config import Config
 from hotline_gateway.core.log import get_logger
+from hotline_gateway.pipeline import retention
 from hotline_gateway.store.interface import Store
 
 log = get_logger("hotline_gateway.housekeeping")
@@ -38,11 +40,20 @@ class Housekeeping:
             log.info("nonces.pruned", count=pruned)
 
     async def _loop(self) -> None:
+        step = min(float(self.config.clock_skew_s), self.config.retention.interval_s)
+        since_nonces = since_retention = 0.0
         while True:
-            await asyncio.sleep(self.config.clock_skew_s)
+            await asyncio.sleep(step)
+            since_nonces += step
+            since_retention += step
             if not self.leading():
                 continue
             try:
-                await self.run_once()
+                if since_nonces >= self.config.clock_skew_s:
+                    since_nonces = 0.0
+                    await self.run_once()
+                if since_retention >= self.config.retention.interval_s:
+                    since_retention = 0.0
+                    await retention.apply(self.store, self.config.retention)
             except Exception:
                 log.exception("housekeeping.failed")

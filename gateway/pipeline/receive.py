@@ -35,7 +35,7 @@ from hotline_gateway.core.errors import (
 from hotline_gateway.core.jsonstrict import loads_document
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.model import Case, MessageType, dump_case
-from hotline_gateway.core.schema import envelope_validator, validate_case
+from hotline_gateway.core.schema import envelope_validator
 from hotline_gateway.core.takedown import match_items
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.jws import verify_detached
@@ -47,7 +47,7 @@ from hotline_gateway.pipeline.accept import Acceptor
 from hotline_gateway.pipeline.authorise import bind_to_sender
 from hotline_gateway.pipeline.checkpoints import HEADER as CHECKPOINT_HEADER
 from hotline_gateway.pipeline.checkpoints import witness
-from hotline_gateway.pipeline.decode import decode_payload
+from hotline_gateway.pipeline.decode import decode_validated
 from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.sign import payload_digest
 from hotline_gateway.pipeline.verify import InboundVerifier, Sender
@@ -258,11 +258,8 @@ def _open(index: int, msg: dict[str, Any], keys: KeyDirectory) -> Opened:
         raise DigestMismatch(f"{where}.payload does not match payload_sha256", code="payload_digest_mismatch")
     for sig in msg["signatures"]:
         verify_detached(payload, sig["jws"], keys, kid=sig["kid"])
-    docs: dict[str, dict[str, Any]] = {}
     try:
-        cases = decode_payload(msg["format"], payload)
-        for n, case in enumerate(cases):
-            docs[str(case.case_id)] = validate_case(case, source=f"{where}.payload case {n + 1}")
+        decoded = decode_validated(msg["format"], payload, where=f"{where}.payload")
     except DecodeError as exc:
         raise DecodeError(exc.message, path=f"{where}.payload") from None
-    return Opened(index, msg, cases, docs)
+    return Opened(index, msg, [case for case, _ in decoded], {str(case.case_id): doc for case, doc in decoded})

@@ -22,13 +22,14 @@ import random
 import uuid
 from bisect import bisect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Generic, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import orjson
+from msgspec.structs import replace
 
 from hotline_gateway.core.model import (
     Action,

@@ -18,7 +18,7 @@ async def open_store(config: Config, *, recover: bool = True) -> Store:
 
     return await PostgresStore.open(config.store_url, gateway=config.id, node=config.node, recover=recover,
                                     claim_lease_s=config.delivery.claim_lease_s,
-                                    leader_lease_s=config.leader_lease_s)
+                                    leader_lease_s=config.leader_lease_s, vault=config.vault_url)
 
 
 def store_label(config: Config) -> str:

@@ -18,10 +18,12 @@ from hotline_gateway.store.audit import ChainSummary
 from hotline_gateway.store.records import (
     AuditEntry,
     Delivery,
+    Erasure,
     InboundRecord,
     Intake,
     IntakeResult,
     PartnerStatus,
+    RetentionRow,
 )
 from hotline_gateway.store.report_records import ReportCase, ReportDelivery
 
@@ -92,6 +94,15 @@ class Store(Protocol):
         ...
 
     async def get_case(self, case_id: str) -> tuple[dict[str, Any], list[Delivery]] | None: ...
+
+    async def case_reporter(self, case_id: str) -> dict[str, Any] | None:
+        """The sealed reporter of a case, opened; ``{"kind": ..., "erased": true}`` once its key is gone;
+        None when the case had no identifying reporter."""
+        ...
+
+    async def reporter_index_secret(self) -> bytes:
+        """The key of the reporter index (keyed digests of addresses), kept with the reporter keys."""
+        ...
 
     async def add_actions(self, case_id: str, updates: Sequence[tuple[str, Action]], *, source: str,
                           message_id: str | None = None) -> list[tuple[str, dict[str, Any]]] | None:
@@ -202,6 +213,25 @@ class Store(Protocol):
         ...
 
     async def end_session(self, id_sha256: str) -> None: ...
+
+    # --- retention --------------------------------------------------------------------------------
+
+    async def retention_rows(self) -> list[RetentionRow]:
+        """Every case as the retention policy sees it (dates, category, items' legal classes and
+        actions, whether reporter data is still held)."""
+        ...
+
+    async def cases_of_reporter(self, token: str) -> list[str]:
+        """Cases whose reporter's address has this keyed digest (``crypto.sealing.index_token``)."""
+        ...
+
+    async def erase_reporters(self, case_ids: Sequence[str], reason: str) -> list[Erasure]:
+        """Crypto-shred these cases' reporter data (key first), cancel queued messages carrying it, audit."""
+        ...
+
+    async def purge_cases(self, case_ids: Sequence[str], reason: str) -> int:
+        """Delete cases whole, each leaving one audit entry with the digest of its document."""
+        ...
 
     # --- the statistics report --------------------------------------------------------------------
 

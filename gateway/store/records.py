@@ -46,15 +46,29 @@ class InboundRecord:
     kid: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SealedReporter:
+    """A case's reporter data, sealed with the case's own key (the key goes to the vault, the rest to the
+    store); ``tokens`` find the case again from an erasure request (keyed digests of the address)."""
+
+    key: bytes
+    kind: str
+    sealed: bytes
+    tokens: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class StoredCase:
     case_id: str
     origin: str
     received_at: str
     category: str
+    #: the canonical document as stored: an identifying reporter is replaced by ``{"kind": "withheld"}``
+    #: and kept only sealed (``reporter``)
     doc: bytes
     routing: bytes
     message_id: str | None = None
+    reporter: SealedReporter | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +94,10 @@ class Delivery:
     delivered_at: float | None = None
     #: the case's items this message carries (a notice is about these and no others)
     item_ids: list[str] = field(default_factory=list)
+    #: the payload holds reporter data: it is stored sealed with the case's key (``sealed_payload``) and
+    #: cannot be sent once that key is erased
+    carries_reporter: bool = False
+    sealed_payload: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -120,3 +138,26 @@ class PartnerStatus:
     cancelled: int = 0
     oldest_queued_at: float | None = None
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRow:
+    """What the retention policy needs to know of a case (no personal data)."""
+
+    case_id: str
+    received_at: str
+    category: str
+    status: str
+    items: list[Any]
+    #: reporter data is held, sealed, and not erased yet
+    has_reporter: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """One case's reporter data erased: who had received it before (only where policy allowed), and how
+    many queued messages carrying it were cancelled."""
+
+    case_id: str
+    sent_to: list[str]
+    cancelled: int

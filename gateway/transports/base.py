@@ -52,6 +52,9 @@ class HttpSettings(TransportSettings):
     #: an ``http://`` endpoint is refused unless this is set, and then only on a loopback address
     #: (tests and the demo); everything else travels over TLS
     allow_insecure_http: bool = False
+    #: the largest request body the partner takes (a gateway's ``max_body_bytes``, 1 MiB by default):
+    #: batches are cut to fit
+    max_body_bytes: int = 1024 * 1024
 
 
 class PasswordSettings(HttpSettings):

@@ -20,7 +20,7 @@ from hotline_gateway.crypto.digest import content_digest
 from hotline_gateway.crypto.httpsig import Request, sign_request
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.transports.answers import read_bounded, refusal, verify_answer
+from hotline_gateway.transports.answers import read_bounded, refusal, unreachable, verify_answer
 from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin
 from hotline_gateway.transports.native_http import CHECKPOINT_HEADER
 
@@ -69,7 +69,7 @@ class HttpsPostTransport:
                 data = await read_bounded(resp)
                 status, answer_headers = resp.status, CIMultiDict(resp.headers)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientDeliveryError(f"{partner.id} unreachable: {type(exc).__name__}: {exc}") from None
+            raise unreachable(partner.id, exc) from None
         keys = self.partner_keys.directory(partner.id)
         try:
             verify_answer(partner.id, status, answer_headers, data, keys.resolve,

@@ -18,15 +18,15 @@ import aiohttp
 import orjson
 
 from hotline_gateway.config import Config, Partner
-from hotline_gateway.core.errors import GatewayError, TransientDeliveryError
+from hotline_gateway.core.errors import DeliveryError, GatewayError, PermanentDeliveryError, TransientDeliveryError
 from hotline_gateway.core.timefmt import iso_from_epoch
 from hotline_gateway.crypto.digest import content_digest
 from hotline_gateway.crypto.httpsig import REQUEST_COMPONENTS, Request, sign_request
 from hotline_gateway.crypto.jws import jws_kid
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
-from hotline_gateway.transports.answers import read_bounded, refusal, verify_answer
-from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin
+from hotline_gateway.transports.answers import read_bounded, refusal, unreachable, verify_answer
+from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin, settings
 
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
 #: our latest signed audit checkpoint travels with each request, covered by its signature
@@ -58,6 +58,26 @@ class NativeHttpTransport:
         self.checkpoint = ctx.checkpoint
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
+        """Send in as many requests as the partner's body limit needs (one, usually)."""
+        limit = settings(partner, HttpSettings).max_body_bytes
+        outcomes: list[Outcome] = []
+        for chunk, too_large in _fit(deliveries, limit):
+            if too_large:
+                outcomes.append(Outcome(chunk[0], error=PermanentDeliveryError(
+                    f"message of {len(chunk[0].payload)} bytes cannot fit under {partner.id}'s body limit of "
+                    f"{limit} bytes", code="payload_too_large")))
+                continue
+            try:
+                outcomes += await self._post(partner, chunk)
+            except DeliveryError as exc:
+                if not outcomes:
+                    raise  # nothing got through: the whole batch failed as one
+                sent = {o.delivery.message_id for o in outcomes}
+                outcomes += [Outcome(d, error=exc) for d in deliveries if d.message_id not in sent]
+                break
+        return outcomes
+
+    async def _post(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
         assert partner.endpoint is not None
         body = envelope(self.config, partner, deliveries)
         key = self.keyring.signing_key
@@ -76,7 +96,7 @@ class NativeHttpTransport:
                 status = resp.status
                 resp_headers = resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientDeliveryError(f"{partner.id} unreachable: {type(exc).__name__}: {exc}") from None
+            raise unreachable(partner.id, exc) from None
         keys = self.partner_keys.directory(partner.id)
         verify_answer(partner.id, status, resp_headers, data, keys.resolve,
                       Request("POST", partner.endpoint, headers), self.config.clock_skew_s)
@@ -95,6 +115,31 @@ class NativeHttpTransport:
             except GatewayError as exc:
                 outcomes.append(Outcome(d, error=TransientDeliveryError(f"receipt rejected: {exc.message}")))
         return outcomes
+
+
+#: what one message adds to an envelope besides its base64 payload and its signature (ids, names, digest)
+_PER_MESSAGE = 512
+
+
+def _fit(deliveries: list[Delivery], limit: int) -> list[tuple[list[Delivery], bool]]:
+    """Consecutive chunks whose envelopes stay under ``limit``; a message alone over it is its own chunk,
+    flagged too large."""
+    chunks: list[tuple[list[Delivery], bool]] = []
+    current: list[Delivery] = []
+    size = 16
+    for d in deliveries:
+        cost = 4 * ((len(d.payload) + 2) // 3) + len(d.signature) + _PER_MESSAGE
+        if cost + 16 > limit:
+            chunks.append(([d], True))
+            continue
+        if current and size + cost > limit:
+            chunks.append((current, False))
+            current, size = [], 16
+        current.append(d)
+        size += cost
+    if current:
+        chunks.append((current, False))
+    return chunks
 
 
 def _receipts(partner: str, data: bytes, expected: int) -> list[dict[str, Any]]:

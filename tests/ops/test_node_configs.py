@@ -29,7 +29,7 @@ def install(tmp_path: Path, store: str | None = None) -> list[Path]:
     for name in ("fr-1.toml", "fr-2.toml"):
         doc = tomllib.loads((DOCS / name).read_text(encoding="utf-8"))
         if store is not None:  # the documented server is not here: this test's database stands in for it
-            doc["gateway"].update(store=store, port=0, public_url="http://127.0.0.1:9")
+            doc["gateway"].update(store=store, vault=store, port=0, public_url="http://127.0.0.1:9")
         (tmp_path / name).write_text(tomli_w.dumps(doc), encoding="utf-8")
         out.append(tmp_path / name)
     return out
@@ -37,10 +37,11 @@ def install(tmp_path: Path, store: str | None = None) -> list[Path]:
 
 def test_the_documented_pair_is_one_gateway_in_two_nodes(tmp_path: Path) -> None:
     a, b = (config_mod.load(p) for p in install(tmp_path))
-    assert (a.id, a.keys_dir, a.store_url, a.public_url, a.partners) == (b.id, b.keys_dir, b.store_url,
-                                                                         b.public_url, b.partners)
+    assert (a.id, a.keys_dir, a.store_url, a.vault_url, a.public_url, a.partners) == (
+        b.id, b.keys_dir, b.store_url, b.vault_url, b.public_url, b.partners)
     assert a.store_url is not None and a.store_url.startswith("postgresql://")
-    assert "password" not in a.store_url
+    assert a.vault_url is not None and a.vault_url != a.store_url  # the keys outside the store's backups
+    assert "password" not in a.store_url + a.vault_url
     assert (a.node, b.node) == ("fr-1", "fr-2") and a.port != b.port and a.data_dir != b.data_dir
 
 

@@ -24,6 +24,7 @@ from hotline_gateway.cli.main import main
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.service import RunningGateway
 from hotline_gateway.sim.demo import TOKEN, run_demo, wait_settled
+from hotline_gateway.store.sqlite import SqliteStore
 from tests.engine.federation import cases_hosted_in, submit
 
 ALL_TIME = ["--from", "2000-01-01", "--to", "2099-12-31"]
@@ -145,7 +146,16 @@ def test_no_reporter_data_or_address_appears_in_html_or_json(demo: Path, tmp_pat
     those strings appears in either output."""
     with sqlite3.connect(db_of(demo)) as c:
         docs = [orjson.loads(d) for (d,) in c.execute("SELECT doc FROM cases")]
-    secrets = {v for d in docs for k, v in d.get("reporter", {}).items() if k in ("name", "email", "phone", "ref")}
+
+    async def reporters() -> list[dict[str, Any]]:
+        """Reporters are stored sealed: the store opens them with their cases' keys."""
+        store = await SqliteStore.open(db_of(demo), recover=False)
+        try:
+            return [r for d in docs if (r := await store.case_reporter(d["case_id"])) is not None]
+        finally:
+            await store.close()
+
+    secrets = {v for r in asyncio.run(reporters()) for k, v in r.items() if k in ("name", "email", "phone", "ref")}
     urls = {i["url"] for d in docs for i in d["items"]}
     assert sum("@" in s for s in secrets) >= 5, "the demo should have stored reporters with e-mail addresses"
     outputs = []

@@ -28,6 +28,7 @@ from hotline_gateway.store.audit import GENESIS, chain_rows
 from hotline_gateway.store.postgres import locks
 from hotline_gateway.store.postgres.migrations import migrate
 from hotline_gateway.store.postgres.node import NodeSession
+from hotline_gateway.store.postgres.vault import PgKeyVault
 from hotline_gateway.store.records import AuditEntry
 
 T = TypeVar("T")
@@ -79,13 +80,16 @@ class PgBase:
         self.claim_lease_s, self.leader_lease_s = claim_lease_s, leader_lease_s
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._session: NodeSession | None = None
+        self._vault: PgKeyVault | None = None
 
     @classmethod
     async def open(cls: type[S], dsn: str, *, gateway: str, node: str = "node", recover: bool = True,
-                   claim_lease_s: float = 120.0, leader_lease_s: float = 15.0, max_connections: int = 16) -> S:
-        """Connect, migrate, and check the database is this gateway's. With ``recover`` (the running
-        gateway, never a command looking on) this node's name is taken for the process's lifetime and
-        the claims an earlier run of this node left are given back at once."""
+                   claim_lease_s: float = 120.0, leader_lease_s: float = 15.0, max_connections: int = 16,
+                   vault: str | None = None) -> S:
+        """Connect, migrate, and check the database is this gateway's; open the reporter-key vault
+        (``vault``, a database of its own; by default the store's). With ``recover`` (the running gateway,
+        never a command looking on) this node's name is taken for the process's lifetime and the claims
+        an earlier run of this node left are given back at once."""
         store = cls(dsn, gateway=gateway, node=node, claim_lease_s=claim_lease_s, leader_lease_s=leader_lease_s)
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             dsn, connection_class=psycopg.AsyncConnection[DictRow], min_size=1, max_size=max_connections,
@@ -99,6 +103,7 @@ class PgBase:
         store._pool = pool
         try:
             await store._tx(lambda c: migrate(c, gateway))
+            store._vault = await PgKeyVault.open(vault or dsn, node, separate=vault is not None and vault != dsn)
             if recover:
                 store._session = NodeSession(dsn, node, leader_lease_s)
                 await store._session.start()
@@ -127,9 +132,21 @@ class PgBase:
                 log.warning("claims.not_released", node=self.node, error=exc.message)
             await self._session.close()
             self._session = None
+        if self._vault is not None:
+            await self._vault.close()
+            self._vault = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    @property
+    def vault(self) -> PgKeyVault:
+        if self._vault is None:
+            raise StoreError("store is closed")
+        return self._vault
+
+    async def reporter_index_secret(self) -> bytes:
+        return await self.vault.index_secret()
 
     # --- transactions -----------------------------------------------------------------------------
 

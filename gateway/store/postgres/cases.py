@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.interface import Action
 from hotline_gateway.store.postgres.base import Conn, PgBase
 from hotline_gateway.store.postgres.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, apply_actions, delivery_row
@@ -42,7 +43,28 @@ class CaseOps(PgBase):
                     "routing": orjson.loads(row["routing"])}
             return info, [delivery_row(r) for r in rows]
 
-        return await self._read(q)
+        found = await self._read(q)
+        if found is not None:
+            reporter = await self.case_reporter(case_id)
+            if reporter is not None:
+                found[0]["case"]["reporter"] = reporter
+        return found
+
+    async def case_reporter(self, case_id: str) -> dict[str, Any] | None:
+        """The reporter of a case whose reporter data was sealed, opened with the case's key; after its
+        erasure, only its kind and when it was erased. None for a case with nothing sealed."""
+        rows = await self._rows("SELECT kind, sealed, erased_at FROM reporter_data WHERE case_id = %s", (case_id,))
+        if not rows:
+            return None
+        kind, sealed, erased_at = rows[0]["kind"], rows[0]["sealed"], rows[0]["erased_at"]
+        keys = await self.vault.get([case_id])
+        if sealed is None or case_id not in keys:
+            return {"kind": kind, "erased": True} | ({"erased_at": erased_at} if erased_at else {})
+        try:
+            opened: dict[str, Any] = orjson.loads(unseal(keys[case_id], bytes(sealed), case_id))
+        except Unsealable:
+            return {"kind": kind, "erased": True}
+        return opened
 
     async def add_actions(self, case_id: str, updates: Sequence[tuple[str, Action]], *, source: str,
                           message_id: str | None = None) -> list[tuple[str, dict[str, Any]]] | None:

@@ -3,10 +3,12 @@ covers (case documents and payloads, by digest)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.audit import GENESIS, ChainSummary, ChainWalker
 from hotline_gateway.store.postgres.base import Conn, PgBase
 from hotline_gateway.store.postgres.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, TABLES, delivery_row
@@ -33,7 +35,8 @@ PAYLOAD_EVIDENCE = (
     "  GROUP BY message_id, payload_sha256),"
     " delivered AS (SELECT message_id, COUNT(*) AS n FROM audit WHERE kind = 'message.delivered'"
     "  GROUP BY message_id)"
-    " SELECT d.message_id, d.state, d.payload_sha256 AS declared, encode(sha256(p.payload), 'hex') AS actual,"
+    " SELECT d.message_id, d.case_id, d.state, d.payload_sha256 AS declared,"
+    " encode(sha256(p.payload), 'hex') AS actual, p.sealed, CASE WHEN p.sealed THEN p.payload END AS blob,"
     " COALESCE(q.n, 0) AS queued, COALESCE(dl.n, 0) AS delivered"
     " FROM deliveries d JOIN payloads p ON p.message_id = d.message_id"
     " LEFT JOIN queued q ON q.message_id = d.message_id AND q.payload_sha256 = d.payload_sha256"
@@ -111,9 +114,11 @@ class AuditOps(PgBase):
     async def evidence_problems(self, limit: int = 50) -> tuple[list[str], list[str]]:
         """Stored documents and payloads held against the digests the chain recorded for them: a case
         document or payload edited in place, or a case or delivery the chain never saw, is a problem.
-        Read through server-side cursors, so memory stays flat however many cases there are."""
+        Read through server-side cursors, so memory stays flat however many cases there are. A sealed
+        payload is opened with its case's key to be checked; one whose key was erased can no longer be,
+        and that erasure is itself in the chain."""
 
-        async def q(conn: Conn) -> tuple[list[str], list[str]]:
+        async def q(conn: Conn) -> tuple[list[str], list[str], list[tuple[str, str, str, bytes]]]:
             problems: list[str] = []
             warnings: list[str] = []
             cases = conn.cursor(name="evidence_cases")
@@ -127,24 +132,39 @@ class AuditOps(PgBase):
                     problems.append(f"case {r['case_id']}: document differs from the digest the audit chain recorded")
                 if len(problems) >= limit:
                     await cases.close()
-                    return problems, warnings[:limit]
+                    return problems, warnings[:limit], []
             await cases.close()
+            sealed: list[tuple[str, str, str, bytes]] = []
             payloads = conn.cursor(name="evidence_payloads")
             await payloads.execute(PAYLOAD_EVIDENCE)
             async for r in payloads:
                 message_id = r["message_id"]
-                if r["actual"] != r["declared"]:
+                if r["sealed"]:
+                    sealed.append((message_id, r["case_id"], r["declared"], bytes(r["blob"])))
+                elif r["actual"] != r["declared"]:
                     problems.append(f"message {message_id}: payload differs from its recorded digest")
-                elif r["queued"] == 0:
+                if r["queued"] == 0:
                     problems.append(f"message {message_id}: queued without the audit entry that records its digest")
                 elif r["state"] == "delivered" and r["delivered"] == 0:
                     problems.append(f"message {message_id}: marked delivered without an audit entry")
                 if len(problems) >= limit:
                     break
             await payloads.close()
-            return problems, warnings[:limit]
+            return problems, warnings[:limit], sealed
 
-        return await self._tx(q)
+        problems, warnings, sealed = await self._tx(q)
+        keys = await self.vault.get(sorted({case_id for _, case_id, _, _ in sealed}))
+        for message_id, case_id, declared, blob in sealed:
+            if case_id not in keys:
+                continue  # erased: the chain records the erasure, the digest stays as evidence of what was sent
+            try:
+                opened = unseal(keys[case_id], blob, case_id)
+            except Unsealable:
+                problems.append(f"message {message_id}: sealed payload does not open with its case's key")
+                continue
+            if hashlib.sha256(opened).hexdigest() != declared:
+                problems.append(f"message {message_id}: payload differs from its recorded digest")
+        return problems[:limit], warnings
 
     # --- queries ----------------------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ class IntakeOps(PgBase):
 
     async def commit_intakes(self, intakes: Sequence[Intake], *, nonce: tuple[str, str, int] | None = None
                              ) -> list[IntakeResult]:
+        keys = [(c.case_id, c.reporter.key) for i in intakes for c in i.cases if c.reporter is not None]
+        if keys:  # the keys are durable before the sealed data that needs them
+            await self.vault.put(keys)
+
         async def op(conn: Conn) -> tuple[list[IntakeResult], list[AuditEntry]]:
             results: list[IntakeResult] = []
             audit: list[AuditEntry] = []
@@ -96,19 +100,30 @@ async def _commit_one(conn: Conn, intake: Intake) -> tuple[IntakeResult, list[Au
             skipped.add(case.case_id)
             continue
         digests[case.case_id] = digest
+        if case.reporter is not None:
+            await conn.execute("INSERT INTO reporter_data (case_id, kind, sealed, sealed_at) VALUES (%s, %s, %s, %s)",
+                               (case.case_id, case.reporter.kind, case.reporter.sealed, now))
+            if case.reporter.tokens:
+                async with conn.cursor() as cur:
+                    await cur.executemany("INSERT INTO reporter_index (token, case_id) VALUES (%s, %s)"
+                                          " ON CONFLICT DO NOTHING",
+                                          [(token, case.case_id) for token in case.reporter.tokens])
         fresh.append(True)
     kept = [d for d in intake.deliveries if d.case_id not in skipped]
     if kept:
         async with conn.cursor() as cur:
-            await cur.executemany("INSERT INTO payloads (message_id, payload, signature) VALUES (%s, %s, %s)",
-                                  [(d.message_id, d.payload, d.signature) for d in kept])
+            await cur.executemany(
+                "INSERT INTO payloads (message_id, payload, signature, sealed) VALUES (%s, %s, %s, %s)",
+                [(d.message_id, d.sealed_payload if d.sealed_payload is not None else d.payload, d.signature,
+                  d.sealed_payload is not None) for d in kept])
             await cur.executemany(
                 "INSERT INTO deliveries (message_id, case_id, partner, format, transport, message_type,"
                 " payload_sha256, state, attempts, created_at, next_attempt_at, deadline_at, last_error, receipt,"
-                " delivered_at, item_ids) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " delivered_at, item_ids, carries_reporter)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
                   d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error,
-                  d.receipt, d.delivered_at, orjson.dumps(d.item_ids).decode()) for d in kept])
+                  d.receipt, d.delivered_at, orjson.dumps(d.item_ids).decode(), d.carries_reporter) for d in kept])
     audit: list[AuditEntry] = []
     for entry in intake.audit:
         if entry.case_id in skipped:

@@ -135,6 +135,27 @@ MIGRATIONS: list[str] = [
         expires_at double precision NOT NULL
     );
     """,
+    # 2: reporter data sealed per case (the keys live in the vault, ``vault.py``): the sealed reporter, an
+    # index to find a reporter's cases by a keyed digest of the address, sealed payloads (those that carry
+    # reporter data), and when a case closed and when its reporter data was erased.
+    """
+    CREATE TABLE reporter_data (
+        case_id text PRIMARY KEY REFERENCES cases (case_id),
+        kind text NOT NULL,
+        sealed bytea,
+        sealed_at double precision NOT NULL,
+        erased_at double precision
+    );
+    CREATE TABLE reporter_index (
+        token text NOT NULL,
+        case_id text NOT NULL,
+        PRIMARY KEY (token, case_id)
+    );
+    CREATE INDEX reporter_index_case ON reporter_index (case_id);
+    ALTER TABLE payloads ADD COLUMN sealed boolean NOT NULL DEFAULT false;
+    ALTER TABLE deliveries ADD COLUMN carries_reporter boolean NOT NULL DEFAULT false;
+    ALTER TABLE cases ADD COLUMN closed_at double precision;
+    """,
 ]
 
 

@@ -48,12 +48,19 @@ class NodeSession:
     async def start(self) -> None:
         """Connect and take this node's name; refuses when a live process already holds it."""
         deadline = time.monotonic() + NAME_WAIT_S
-        while not await self._connect():
+        while not await self._connect_or_fail():
             if time.monotonic() > deadline:
                 await self.close()
                 raise StoreError(f"node {self.node!r} is already running on this store: give each node its own "
                                  "[gateway] node name")
             await asyncio.sleep(0.2)
+
+    async def _connect_or_fail(self) -> bool:
+        try:
+            return await self._connect()
+        except psycopg.Error as exc:
+            raise StoreError(f"node {self.node!r} cannot open its session: {type(exc).__name__}: "
+                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:300]) from None
 
     async def _connect(self) -> bool:
         """A fresh session holding the node's name; False when another session holds it."""

@@ -19,6 +19,7 @@ import orjson
 
 from hotline_gateway.core.log import get_logger
 from hotline_gateway.core.takedown import removed_items
+from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.interface import Action
 from hotline_gateway.store.postgres.base import Conn, PgBase
 from hotline_gateway.store.postgres.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, apply_actions, delivery_row
@@ -35,7 +36,7 @@ CLAIM = (
     " WHERE d.message_id = due.message_id AND p.message_id = d.message_id"
     " RETURNING d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, p.payload,"
     " d.payload_sha256, p.signature, d.state, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at,"
-    " d.last_error, d.receipt, d.delivered_at, d.item_ids"
+    " d.last_error, d.receipt, d.delivered_at, d.item_ids, d.carries_reporter, p.sealed"
 )
 #: rows whose claim lapsed (the node holding them died, or stalled past the lease) go back to the queue
 TAKE_BACK = (
@@ -57,7 +58,35 @@ class OutboxOps(PgBase):
                                                      "node": self.node, "lease": self.claim_lease_s})).fetchall()
             return sorted((delivery_row(r) for r in rows), key=lambda d: (d.next_attempt_at, d.created_at))
 
-        return await self._tx(op)
+        claimed = await self._tx(op)
+        sealed = [d for d in claimed if d.sealed_payload is not None]
+        return await self._open_sealed(claimed, sealed) if sealed else claimed
+
+    async def _open_sealed(self, rows: list[Delivery], sealed: list[Delivery]) -> list[Delivery]:
+        """Open sealed payloads with their cases' keys; a message whose key was erased can never be sent
+        and is cancelled here (this node holds its claim), with the reason."""
+        keys = await self.vault.get(sorted({d.case_id for d in sealed}))
+        gone: list[Delivery] = []
+        for d in sealed:
+            assert d.sealed_payload is not None
+            try:
+                d.payload = unseal(keys.get(d.case_id), d.sealed_payload, d.case_id)
+            except Unsealable:
+                gone.append(d)
+        if gone:
+            reason = "cancelled: the reporter data it carries was erased before it could be sent"
+
+            async def op(conn: Conn) -> tuple[None, list[AuditEntry]]:
+                held = await self._still_held(conn, gone)
+                await conn.execute("UPDATE deliveries SET state = 'cancelled', last_error = %s, claimed_by = NULL,"
+                                   " lease_until = NULL WHERE message_id = ANY(%s)", (reason, sorted(held)))
+                return None, [AuditEntry("message.cancelled", message_id=d.message_id, case_id=d.case_id,
+                                         partner=d.partner, payload_sha256=d.payload_sha256, detail=reason)
+                              for d in gone if d.message_id in held]
+
+            await self._write(op)
+        dropped = {d.message_id for d in gone}
+        return [d for d in rows if d.message_id not in dropped]
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         if not deliveries:

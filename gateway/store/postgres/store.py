@@ -2,7 +2,8 @@
 
 What one SQLite process keeps in memory is here in the database, shared by every node: claims (rows
 ``in_flight``, ``claimed_by`` a node until ``lease_until``, taken with ``FOR UPDATE SKIP LOCKED``),
-nonces (a unique key: the first node to spend one wins), sessions, circuits, transport state. Each
+nonces (a unique key: the first node to spend one wins), sessions, circuits, transport state, and the
+reporter-key vault (``vault.py``: a database of its own, outside the store's backups). Each
 node holds its name and, when it leads, the singletons' lead as session-level advisory locks
 (``node.py``).
 
@@ -26,8 +27,9 @@ from hotline_gateway.store.postgres.evidence import AuditOps
 from hotline_gateway.store.postgres.intake import IntakeOps
 from hotline_gateway.store.postgres.outbox import OutboxOps
 from hotline_gateway.store.postgres.report import ReportOps
+from hotline_gateway.store.postgres.retention import RetentionOps
 from hotline_gateway.store.postgres.sessions import SessionOps
 
 
-class PostgresStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps):
+class PostgresStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps):
     """Open with ``await PostgresStore.open(url, gateway=..., node=...)``; close with ``close()``."""

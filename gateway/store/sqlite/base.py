@@ -12,6 +12,8 @@ from typing import TypeVar
 from hotline_gateway.core.errors import StoreError
 from hotline_gateway.core.files import create_private, restrict
 from hotline_gateway.store.sqlite.migrations import migrate
+from hotline_gateway.store.sqlite.vault import FILE as VAULT_FILE
+from hotline_gateway.store.sqlite.vault import KeyVault
 from hotline_gateway.store.sqlite.writer import Writer, connect
 
 T = TypeVar("T")
@@ -30,6 +32,7 @@ class SqliteBase:
         self._released: dict[str, float] = {}  # message id -> monotonic time its claim ended
         self._nonces: dict[tuple[str, str], int] = {}
         self._nonces_loaded = False
+        self._vault: KeyVault | None = None
 
     @classmethod
     async def open(cls: type[S], path: Path, *, recover: bool = True) -> S:
@@ -50,6 +53,7 @@ class SqliteBase:
             conn.close()
         for suffix in ("-wal", "-shm"):
             restrict(self.path.with_name(self.path.name + suffix))
+        self._vault = KeyVault(self.path.with_name(VAULT_FILE))
         self._writer = Writer(self.path)
         self._writer.start()
         self._reader = connect(self.path)
@@ -62,6 +66,18 @@ class SqliteBase:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
+
+    @property
+    def vault(self) -> KeyVault:
+        if self._vault is None:
+            raise StoreError("store is closed")
+        return self._vault
+
+    async def reporter_index_secret(self) -> bytes:
+        return await asyncio.to_thread(self.vault.index_secret)
 
     @property
     def commit_batches(self) -> int:

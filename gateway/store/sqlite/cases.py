@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
+from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.interface import Action
 from hotline_gateway.store.records import AuditEntry, Delivery
 from hotline_gateway.store.sqlite.base import SqliteBase
@@ -55,7 +57,34 @@ class CaseOps(SqliteBase):
                     "routing": orjson.loads(row["routing"])}
             return info, deliveries
 
-        return await self._read(q)
+        found = await self._read(q)
+        if found is not None:
+            reporter = await self.case_reporter(case_id)
+            if reporter is not None:
+                found[0]["case"]["reporter"] = reporter
+        return found
+
+    async def case_reporter(self, case_id: str) -> dict[str, Any] | None:
+        """The reporter of a case whose reporter data was sealed, opened with the case's key; after its
+        erasure, only its kind and when it was erased (the stored document says ``withheld``). None for a
+        case with nothing sealed."""
+
+        def q(c: sqlite3.Connection) -> tuple[str, bytes | None, float | None] | None:
+            row = c.execute("SELECT kind, sealed, erased_at FROM reporter_data WHERE case_id=?", (case_id,)).fetchone()
+            return None if row is None else (row[0], None if row[1] is None else bytes(row[1]), row[2])
+
+        row = await self._read(q)
+        if row is None:
+            return None
+        kind, sealed, erased_at = row
+        keys = await asyncio.to_thread(self.vault.get, [case_id])
+        if sealed is None or case_id not in keys:
+            return {"kind": kind, "erased": True} | ({"erased_at": erased_at} if erased_at else {})
+        try:
+            opened: dict[str, Any] = orjson.loads(unseal(keys[case_id], sealed, case_id))
+        except Unsealable:
+            return {"kind": kind, "erased": True}
+        return opened
 
     async def add_actions(self, case_id: str, updates: Sequence[tuple[str, Action]], *, source: str,
                           message_id: str | None = None) -> list[tuple[str, dict[str, Any]]] | None:

@@ -3,12 +3,14 @@ evidence it covers (case documents and payloads, by digest)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.audit import GENESIS, ChainSummary, verify_chain
 from hotline_gateway.store.records import AuditEntry, Delivery
 from hotline_gateway.store.sqlite.base import SqliteBase
@@ -85,9 +87,11 @@ class AuditOps(SqliteBase):
     async def evidence_problems(self, limit: int = 50) -> tuple[list[str], list[str]]:
         """Stored documents and payloads held against the digests the chain recorded for them: a case
         document or payload edited in place, or a case or delivery the chain never saw, is a problem;
-        a case stored before documents were digested (schema 5) is a warning."""
+        a case stored before documents were digested (schema 5) is a warning. A sealed payload is opened
+        with its case's key to be checked; one whose key was erased (retention, an erasure request) can
+        no longer be, and that erasure is itself in the chain."""
 
-        def q(c: sqlite3.Connection) -> tuple[list[str], list[str]]:
+        def q(c: sqlite3.Connection) -> tuple[list[str], list[str], list[tuple[str, str, str, bytes]]]:
             c.create_function("sha256", 1, _sha256, deterministic=True)
             problems: list[str] = []
             warnings: list[str] = []
@@ -105,25 +109,40 @@ class AuditOps(SqliteBase):
                 elif recorded != doc_digest_:
                     problems.append(f"case {case_id}: document differs from the digest the audit chain recorded")
                 if len(problems) >= limit:
-                    return problems, warnings[:limit]
-            for message_id, state, declared, actual, queued, delivered in c.execute(
-                "SELECT d.message_id, d.state, d.payload_sha256, sha256(p.payload),"
+                    return problems, warnings[:limit], []
+            sealed: list[tuple[str, str, str, bytes]] = []
+            for message_id, case_id, state, declared, actual, is_sealed, blob, queued, delivered in c.execute(
+                "SELECT d.message_id, d.case_id, d.state, d.payload_sha256, sha256(p.payload), p.sealed, p.payload,"
                 " (SELECT COUNT(*) FROM audit a WHERE a.message_id = d.message_id AND a.kind = 'message.queued'"
                 "  AND a.payload_sha256 = d.payload_sha256),"
                 " (SELECT COUNT(*) FROM audit a WHERE a.message_id = d.message_id AND a.kind = 'message.delivered')"
                 f" FROM {FROM_DELIVERIES}"
             ):
-                if actual != declared:
+                if is_sealed:
+                    sealed.append((message_id, case_id, declared, bytes(blob)))
+                elif actual != declared:
                     problems.append(f"message {message_id}: payload differs from its recorded digest")
-                elif queued == 0:
+                if queued == 0:
                     problems.append(f"message {message_id}: queued without the audit entry that records its digest")
                 elif state == "delivered" and delivered == 0:
                     problems.append(f"message {message_id}: marked delivered without an audit entry")
                 if len(problems) >= limit:
                     break
-            return problems, warnings[:limit]
+            return problems, warnings[:limit], sealed
 
-        return await self._read(q)
+        problems, warnings, sealed = await self._read(q)
+        keys = await asyncio.to_thread(self.vault.get, sorted({case_id for _, case_id, _, _ in sealed}))
+        for message_id, case_id, declared, blob in sealed:
+            if case_id not in keys:
+                continue  # erased: the chain records the erasure, the digest stays as evidence of what was sent
+            try:
+                opened = unseal(keys[case_id], blob, case_id)
+            except Unsealable:
+                problems.append(f"message {message_id}: sealed payload does not open with its case's key")
+                continue
+            if hashlib.sha256(opened).hexdigest() != declared:
+                problems.append(f"message {message_id}: payload differs from its recorded digest")
+        return problems[:limit], warnings
 
     # --- queries ----------------------------------------------------------------------------------
 

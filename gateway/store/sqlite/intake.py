@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -20,6 +21,10 @@ class IntakeOps(SqliteBase):
 
     async def commit_intakes(self, intakes: Sequence[Intake], *, nonce: tuple[str, str, int] | None = None
                              ) -> list[IntakeResult]:
+        keys = [(c.case_id, c.reporter.key) for i in intakes for c in i.cases if c.reporter is not None]
+        if keys:  # the keys are durable before the sealed data that needs them
+            await asyncio.to_thread(self.vault.put, keys)
+
         def op(w: Writer) -> list[IntakeResult]:
             results = [_commit_one(w, intake) for intake in intakes]
             if nonce is not None:
@@ -93,17 +98,23 @@ def _commit_one(w: Writer, intake: Intake) -> IntakeResult:
                   (case.case_id, case.origin, case.message_id, case.received_at, case.category, case.doc,
                    case.routing, now, digest))
         digests[case.case_id] = digest
+        if case.reporter is not None:
+            c.execute("INSERT INTO reporter_data(case_id, kind, sealed, sealed_at) VALUES (?, ?, ?, ?)",
+                      (case.case_id, case.reporter.kind, case.reporter.sealed, now))
+            c.executemany("INSERT OR IGNORE INTO reporter_index(token, case_id) VALUES (?, ?)",
+                          [(token, case.case_id) for token in case.reporter.tokens])
         fresh.append(True)
     kept = [d for d in intake.deliveries if d.case_id not in skipped]
-    c.executemany("INSERT INTO payloads(message_id, payload, signature) VALUES (?, ?, ?)",
-                  [(d.message_id, d.payload, d.signature) for d in kept])
+    c.executemany("INSERT INTO payloads(message_id, payload, signature, sealed) VALUES (?, ?, ?, ?)",
+                  [(d.message_id, d.sealed_payload if d.sealed_payload is not None else d.payload, d.signature,
+                    int(d.sealed_payload is not None)) for d in kept])
     c.executemany(
         "INSERT INTO deliveries(message_id, case_id, partner, format, transport, message_type, payload_sha256, state,"
-        " attempts, created_at, next_attempt_at, deadline_at, last_error, receipt, delivered_at, item_ids)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " attempts, created_at, next_attempt_at, deadline_at, last_error, receipt, delivered_at, item_ids,"
+        " carries_reporter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
           d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,
-          d.delivered_at, orjson.dumps(d.item_ids)) for d in kept])
+          d.delivered_at, orjson.dumps(d.item_ids), int(d.carries_reporter)) for d in kept])
     audit: list[AuditEntry] = []
     for entry in intake.audit:
         if entry.case_id in skipped:

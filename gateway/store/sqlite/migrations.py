@@ -173,6 +173,26 @@ MIGRATIONS: list[str] = [
         expires_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 8: reporter data sealed per case (the key lives in the vault beside the store): the sealed reporter,
+    # an index to find a reporter's cases by a keyed digest of the address, sealed payloads (those that
+    # carry reporter data), and when a case closed and when its reporter data was erased.
+    """
+    CREATE TABLE reporter_data (
+        case_id TEXT PRIMARY KEY REFERENCES cases(case_id),
+        kind TEXT NOT NULL,
+        sealed BLOB,
+        sealed_at REAL NOT NULL,
+        erased_at REAL
+    ) WITHOUT ROWID;
+    CREATE TABLE reporter_index (
+        token TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        PRIMARY KEY (token, case_id)
+    ) WITHOUT ROWID;
+    ALTER TABLE payloads ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE deliveries ADD COLUMN carries_reporter INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cases ADD COLUMN closed_at REAL;
+    """,
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 
 from hotline_gateway.core.takedown import removed_items
+from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.interface import Action
 from hotline_gateway.store.records import AuditEntry, Delivery, DeliveryState, PartnerStatus
 from hotline_gateway.store.sqlite.base import SqliteBase
@@ -48,7 +50,11 @@ class OutboxOps(SqliteBase):
             return [delivery_row(r) for r in rows]
 
         claimed: list[Delivery] = []
-        for d in await self._read(q):
+        rows = await self._read(q)
+        sealed = [d for d in rows if d.sealed_payload is not None]
+        if sealed:
+            rows = await self._open_sealed(rows, sealed)
+        for d in rows:
             if d.message_id in self._claimed or self._released.get(d.message_id, -1.0) >= started:
                 continue
             self._claimed[d.message_id] = partner
@@ -58,6 +64,31 @@ class OutboxOps(SqliteBase):
             if len(claimed) == limit:
                 break
         return claimed
+
+    async def _open_sealed(self, rows: list[Delivery], sealed: list[Delivery]) -> list[Delivery]:
+        """Open sealed payloads with their cases' keys; a message whose key was erased can never be sent
+        and is cancelled here, with the reason."""
+        keys = await asyncio.to_thread(self.vault.get, sorted({d.case_id for d in sealed}))
+        gone: list[Delivery] = []
+        for d in sealed:
+            assert d.sealed_payload is not None
+            try:
+                d.payload = unseal(keys.get(d.case_id), d.sealed_payload, d.case_id)
+            except Unsealable:
+                gone.append(d)
+        if gone:
+            reason = "cancelled: the reporter data it carries was erased before it could be sent"
+
+            def op(w: Writer) -> None:
+                w.conn.executemany("UPDATE deliveries SET state='cancelled', last_error=? WHERE message_id=?",
+                                   [(reason, d.message_id) for d in gone])
+                w.append_audit([AuditEntry("message.cancelled", message_id=d.message_id, case_id=d.case_id,
+                                           partner=d.partner, payload_sha256=d.payload_sha256, detail=reason)
+                                for d in gone])
+
+            await self._write(op)
+        dropped = {d.message_id for d in gone}
+        return [d for d in rows if d.message_id not in dropped]
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         self._unclaim([d.message_id for d in deliveries])

@@ -17,8 +17,9 @@ from hotline_gateway.store.sqlite.evidence import AuditOps
 from hotline_gateway.store.sqlite.intake import IntakeOps
 from hotline_gateway.store.sqlite.outbox import OutboxOps
 from hotline_gateway.store.sqlite.report import ReportOps
+from hotline_gateway.store.sqlite.retention import RetentionOps
 from hotline_gateway.store.sqlite.sessions import SessionOps
 
 
-class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps):
+class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps):
     """Durable store on one SQLite file. Open with ``await SqliteStore.open(path)``; close with ``close()``."""

@@ -3,10 +3,10 @@ identity is left out for child sexual abuse and exploitation."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +30,7 @@ CHILD = [Category.CSAM, Category.CSEM]
 
 def expected(case: Case) -> Any:
     """What a notice must give back: the carried fields, the explanation as sent (reporter identifiers out)."""
-    sent = dataclasses.replace(case, explanation=case.explanation and redact(case.explanation, case.reporter))
+    sent = msgspec.structs.replace(case, explanation=case.explanation and redact(case.explanation, case.reporter))
     return carried(sent, ADAPTER.carries)
 
 
