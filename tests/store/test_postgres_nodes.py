@@ -225,3 +225,14 @@ async def test_lost_connections_are_replaced_and_readiness_fails_while_the_datab
         return True
 
     await eventually(writable, timeout=30, interval=0.5, what="the store writable again")
+
+
+async def test_nodes_starting_together_on_an_empty_database_all_start(pg_url: str) -> None:
+    """Migrations and the vault's tables are made under advisory locks: concurrent CREATE TABLE IF NOT
+    EXISTS from several nodes would otherwise collide in the catalog and fail one of them."""
+    stores = await asyncio.gather(*(PostgresStore.open(pg_url, gateway="FR-PDC", node=f"fr-{n}") for n in range(4)))
+    try:
+        assert len({await s.reporter_index_secret() for s in stores}) == 1
+    finally:
+        for s in stores:
+            await s.close()

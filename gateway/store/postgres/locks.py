@@ -13,6 +13,8 @@ MIGRATE = 1
 AUDIT = 2
 #: session-level: the node that runs the singletons
 LEADER = 3
+#: transaction-level: creating the vault's tables
+VAULT = 4
 #: session-level, second namespace: a node's name, held while its process runs
 NODE_NAMESPACE = NAMESPACE + 1
 

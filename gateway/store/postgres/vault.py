@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hotline_gateway.core.errors import StoreError
 from hotline_gateway.core.log import get_logger
+from hotline_gateway.store.postgres import locks
 
 log = get_logger("hotline_gateway.store.postgres.vault")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -43,7 +44,9 @@ class PgKeyVault:
             kwargs={"autocommit": True, "application_name": f"hotline-gateway {node} (vault)"})
         try:
             await pool.open(wait=True, timeout=10.0)
-            async with pool.connection() as conn:
+            async with pool.connection() as conn, conn.transaction():
+                # nodes starting together: concurrent CREATE TABLE IF NOT EXISTS can collide in the catalog
+                await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (locks.NAMESPACE, locks.VAULT))
                 await conn.execute(SCHEMA.encode())
         except psycopg.Error as exc:
             await pool.close()
