@@ -78,37 +78,45 @@ async def _commit_one(conn: Conn, intake: Intake) -> tuple[IntakeResult, list[Au
             assert row is not None
             return IntakeResult(fresh=[False] * len(intake.cases), duplicate_of=inbound_row(row)), []
     now = time.time()
-    fresh: list[bool] = []
-    skipped: set[str] = set()
-    digests: dict[str, str] = {}
-    for case in intake.cases:
-        digest = doc_digest(case.doc)
-        cur = await conn.execute(
-            "INSERT INTO cases (case_id, origin, message_id, received_at, category, doc, routing, stored_at,"
-            " submitted_sha256) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (case.case_id, case.origin, case.message_id, case.received_at, case.category, case.doc, case.routing,
-             now, digest))
-        if cur.rowcount == 0:
-            row = await (await conn.execute("SELECT doc, submitted_sha256 FROM cases WHERE case_id = %s",
-                                            (case.case_id,))).fetchone()
-            assert row is not None
-            stored = row["submitted_sha256"]
-            same = stored == digest if stored is not None else bytes(row["doc"]) == case.doc
+    digests = {case.case_id: doc_digest(case.doc) for case in intake.cases}
+    inserted: set[str] = set()
+    if intake.cases:
+        async with conn.cursor() as cur:  # one pipelined round of inserts, whatever the number of cases
+            await cur.executemany(
+                "INSERT INTO cases (case_id, origin, message_id, received_at, category, doc, routing, stored_at,"
+                " submitted_sha256) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+                " RETURNING case_id",
+                [(c.case_id, c.origin, c.message_id, c.received_at, c.category, c.doc, c.routing, now,
+                  digests[c.case_id]) for c in intake.cases], returning=True)
+            while True:
+                inserted.update(str(r["case_id"]) for r in await cur.fetchall())
+                if not cur.nextset():
+                    break
+    skipped = {c.case_id for c in intake.cases if c.case_id not in inserted}
+    if skipped:
+        stored = {r["case_id"]: r for r in await (await conn.execute(
+            "SELECT case_id, doc, submitted_sha256 FROM cases WHERE case_id = ANY(%s)", (sorted(skipped),))).fetchall()}
+        for case in intake.cases:
+            row = stored.get(case.case_id)
+            if case.case_id in inserted or row is None:
+                continue
+            same = (row["submitted_sha256"] == digests[case.case_id] if row["submitted_sha256"] is not None
+                    else bytes(row["doc"]) == case.doc)
             if not same and not intake.keep_first:
                 raise CaseConflict(case.case_id)
-            fresh.append(False)
-            skipped.add(case.case_id)
-            continue
-        digests[case.case_id] = digest
-        if case.reporter is not None:
-            await conn.execute("INSERT INTO reporter_data (case_id, kind, sealed, sealed_at) VALUES (%s, %s, %s, %s)",
-                               (case.case_id, case.reporter.kind, case.reporter.sealed, now))
-            if case.reporter.tokens:
-                async with conn.cursor() as cur:
-                    await cur.executemany("INSERT INTO reporter_index (token, case_id) VALUES (%s, %s)"
-                                          " ON CONFLICT DO NOTHING",
-                                          [(token, case.case_id) for token in case.reporter.tokens])
-        fresh.append(True)
+    fresh = [c.case_id in inserted for c in intake.cases]
+    digests = {k: v for k, v in digests.items() if k in inserted}
+    sealed = [c for c in intake.cases if c.reporter is not None and c.case_id in inserted]
+    if sealed:
+        async with conn.cursor() as cur:
+            await cur.executemany("INSERT INTO reporter_data (case_id, kind, sealed, sealed_at)"
+                                  " VALUES (%s, %s, %s, %s)",
+                                  [(c.case_id, c.reporter.kind, c.reporter.sealed, now) for c in sealed
+                                   if c.reporter is not None])
+            tokens = [(token, c.case_id) for c in sealed if c.reporter is not None for token in c.reporter.tokens]
+            if tokens:
+                await cur.executemany("INSERT INTO reporter_index (token, case_id) VALUES (%s, %s)"
+                                      " ON CONFLICT DO NOTHING", tokens)
     kept = [d for d in intake.deliveries if d.case_id not in skipped]
     if kept:
         async with conn.cursor() as cur:
