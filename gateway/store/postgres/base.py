@@ -7,7 +7,8 @@ while committing is not retried (its outcome is unknown); it is reported as a ``
 the callers do next is idempotent anyway (message ids, case ids, claims with leases).
 
 Audit entries are appended last in their transaction, under a transaction-level advisory lock, so the
-chain is one chain for every node (see ``store.py`` for why a lock and not per-node segments).
+chain is one chain for every node (see ``store.py`` for why a lock and not per-node segments); the
+writes that append are committed in groups (``writer.py``) so the lock is taken once per group.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hotline_gateway.store.postgres import locks
 from hotline_gateway.store.postgres.migrations import migrate
 from hotline_gateway.store.postgres.node import NodeSession
 from hotline_gateway.store.postgres.vault import PgKeyVault
+from hotline_gateway.store.postgres.writer import GroupWriter
 from hotline_gateway.store.records import AuditEntry
 
 T = TypeVar("T")
@@ -81,6 +83,7 @@ class PgBase:
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._session: NodeSession | None = None
         self._vault: PgKeyVault | None = None
+        self._writer: GroupWriter | None = None
 
     @classmethod
     async def open(cls: type[S], dsn: str, *, gateway: str, node: str = "node", recover: bool = True,
@@ -101,6 +104,8 @@ class PgBase:
             await pool.close()
             raise StoreError(f"cannot connect to {describe(dsn)} within {CONNECT_TIMEOUT_S:g} s") from None
         store._pool = pool
+        store._writer = GroupWriter(pool, append_audit, describe(dsn))
+        store._writer.start()
         try:
             await store._tx(lambda c: migrate(c, gateway))
             store._vault = await PgKeyVault.open(vault or dsn, node, separate=vault is not None and vault != dsn)
@@ -132,6 +137,9 @@ class PgBase:
                 log.warning("claims.not_released", node=self.node, error=exc.message)
             await self._session.close()
             self._session = None
+        if self._writer is not None:
+            await self._writer.stop()
+            self._writer = None
         if self._vault is not None:
             await self._vault.close()
             self._vault = None
@@ -185,14 +193,12 @@ class PgBase:
         raise AssertionError("unreachable")
 
     async def _write(self, op: Callable[[Conn], Awaitable[tuple[T, Sequence[AuditEntry]]]]) -> T:
-        """A transaction whose audit entries (returned by ``op``) are appended last, under the chain's lock."""
-
-        async def run(conn: Conn) -> T:
-            value, entries = await op(conn)
-            await append_audit(conn, entries)
-            return value
-
-        return await self._tx(run)
+        """A write whose audit entries (returned by ``op``) join the chain: committed with the other such
+        writes queued meanwhile, in one transaction that appends them all last (``writer.py``)."""
+        if self._writer is None:
+            raise StoreError("store is closed")
+        value: T = await self._writer.submit(op)
+        return value
 
     async def _read(self, op: Callable[[Conn], Awaitable[T]]) -> T:
         """Reads: statements on a pooled connection outside a transaction (no BEGIN/COMMIT round trips),
