@@ -50,7 +50,13 @@ HELD = "message_id = ANY(%(ids)s) AND state = 'in_flight' AND claimed_by = %(nod
 class OutboxOps(PgBase):
 
     async def claim_due(self, partner: str, now: float, limit: int) -> list[Delivery]:
+        """Claims are committed without waiting for the disk: they are visible to every node at once
+        (row locks and visibility do not wait for the flush), and a claim lost in a crash of the database
+        only puts its delivery back in the queue, to be sent again under the same message id, which the
+        receiver answers from its store. So a delivery costs one disk flush less on its way."""
+
         async def op(conn: Conn) -> list[Delivery]:
+            await conn.execute("SET LOCAL synchronous_commit = off")
             lapsed = await (await conn.execute(TAKE_BACK, (partner,))).fetchall()
             if lapsed:
                 log.warning("claims.lapsed", partner=partner, count=len(lapsed), node=self.node)

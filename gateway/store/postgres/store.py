@@ -11,13 +11,15 @@ The audit chain stays one chain per gateway: each transaction appends its entrie
 transaction-level advisory lock, reading the head and linking to it; the lock is released by the
 commit. The alternative, a sequence with one chain segment per node, was measured against it on this
 store's workload (concurrent transactions of an intake, its outbox rows and three audit entries, on
-two cores with a 1.8 ms fsync): the lock cost about two thirds of the transactions per second with 8
-in flight at once (on the order of 300-470/s instead of 1,300-1,900/s), since commits holding it
-cannot share a disk flush. It was kept because the gateway commits in batches (a partner's batch, a
-submission of many cases, a lane's batch of outcomes are each one transaction), so the lock is taken
-per batch, not per case; because every verifier, checkpoint and partner's witness then speaks of one
-head, as with one node; and because segments would make ``audit verify`` and the checkpoints name one
-head per node that ever ran. ``bench/throughput.py --store`` gives the end-to-end figures.
+two cores with a 1.8 ms fsync): one transaction per write under the lock reached about 300-470 a
+second with 8 in flight against 1,300-1,900 without it, since commits holding the lock cannot share a
+disk flush. The lock was kept, and its cost taken away where it arises: a node's writes that append
+are committed in groups (``writer.py``: the writes that queued while the previous group was
+committing, a savepoint each), so the lock is taken and the disk flushed once per group, and two
+nodes take turns per group, not per case — as the SQLite store's writer thread does on one node. With
+one chain, every verifier, checkpoint and partner's witness speaks of one head, as with one node;
+segments would make ``audit verify`` and the checkpoints name one head per node that ever ran.
+``bench/throughput.py --store`` gives the end-to-end figures.
 """
 
 from __future__ import annotations
