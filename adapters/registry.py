@@ -39,6 +39,30 @@ class Adapter(Protocol):
         ...
 
 
+@runtime_checkable
+class MultiDocument(Protocol):
+    """A format with no container for several reports (X-ARF): a case is several documents to the world, and
+    one payload (the adapter's own container) in the outbox, which ``split`` turns back into the documents."""
+
+    def encode_many(self, case: Case) -> list[bytes]:
+        """The documents of one case, each valid on its own."""
+        ...
+
+    def split(self, payload: bytes) -> list[bytes]:
+        """The documents held in a payload ``encode`` wrote."""
+        ...
+
+
+def documents(adapter: Adapter, case: Case) -> list[bytes]:
+    """What the world sees of a case in this format: one document, or several for a multi-document format."""
+    return adapter.encode_many(case) if isinstance(adapter, MultiDocument) else [adapter.encode(case)]
+
+
+def split(adapter: Adapter, payload: bytes) -> list[bytes]:
+    """The documents in an outbox payload: the payload itself, or its parts for a multi-document format."""
+    return adapter.split(payload) if isinstance(adapter, MultiDocument) else [payload]
+
+
 @dataclass(frozen=True, slots=True)
 class AdapterInfo:
     name: str

@@ -22,5 +22,6 @@ def stable_uuid(text: str, originator: str, namespace: uuid.UUID) -> uuid.UUID:
 
 
 def enum_or(kind: type[E], value: Any, default: Any) -> Any:
-    """``kind(value)`` when it is one of the enum's values, else ``default`` (a partner's unknown value)."""
-    return kind(value) if value in {m.value for m in kind} else default
+    """``kind(value)`` when it is one of the enum's values, else ``default`` (a partner's unknown value, or a
+    value of the wrong type: a list or an object where a word belongs)."""
+    return kind(value) if isinstance(value, str) and value in {m.value for m in kind} else default

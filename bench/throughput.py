@@ -1,17 +1,24 @@
-"""End-to-end throughput and latency: FR-PDC → DE-HOTLINE on loopback, each gateway its own process.
+"""End-to-end throughput and latency, FR-PDC → DE-HOTLINE on loopback, against a two-hop floor in the same run.
 
-1. Throughput: 10,000 generated cases submitted to FR's local intake (batches of 100, 4 at a time);
-   cases/s = cases / time until the last one is receipted by DE.
-2. Latency: cases submitted one by one at 200 cases/s for 10 s; accept→receipt percentiles from FR's
-   outbox (created_at → delivered_at).
-3. Baseline, same run: a bare aiohttp endpoint that verifies an Ed25519 signature per case and
-   inserts batches into SQLite (bench/baseline_server.py); ratio = gateway cases/s ÷ baseline cases/s.
-Last line: ``throughput cases_per_s=<n> p50_ms=<n> p99_ms=<n> baseline_ratio=<n>``.
+Two systems, each as two processes on loopback, measured the same way one after the other:
 
-``--store postgresql://user@host:port/db`` puts FR on PostgreSQL (a fresh database created on that
-server for the run and dropped after, so the URL needs CREATE DATABASE rights), and ``--nodes 2`` runs
-two FR ``serve`` processes on it, intake spread over both; DE stays on SQLite. Delivered rows are
-counted through the store interface, whichever store it is.
+- the **floor** (``bench/floor.py``): bare FR and DE processes doing only the irreducible work per case
+  (intake with a bearer token, durable group-committed insert, Ed25519 signatures on payloads, requests,
+  receipts and answers, verification of each, delivery recorded durably);
+- the **gateway**: two ``hotline-gateway serve`` processes with default delivery settings.
+
+Per system: a warm-up of 200 cases; then ``--cases`` cases submitted to FR's intake (100 a request,
+4 requests in flight) and timed until the last is recorded delivered at FR (counted by SQL);
+then one case a request at ``--rate`` per second for ``--seconds``, whose acceptance → receipt
+latencies come from FR's store. For the gateways, event-loop lag p99 is read from each one's
+``hotline_loop_lag_seconds`` histogram over each phase, and CPU per case from ``/proc``.
+
+Last line: ``throughput cases_per_s=<n> p50_ms=<n> p99_ms=<n> baseline_ratio=<n>``, the ratio being
+gateway cases/s ÷ floor cases/s (1.0 would mean no overhead over the floor).
+
+``--store postgresql://user@host:port/db`` puts FR on PostgreSQL (a fresh database made on that server
+for each run, dropped after; DE keeps its SQLite file), and ``--nodes 2`` runs FR as two ``serve``
+processes on it, the intake spread over both.
 """
 
 from __future__ import annotations
@@ -19,224 +26,217 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
-import orjson
-import psycopg
-import tomli_w
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from hotline_gateway import config as config_mod
-from hotline_gateway.core.model import LegalClass, dump_case
-from hotline_gateway.sim.demo import TOKEN, write_federation
-from hotline_gateway.sim.samples import generate_cases
-from hotline_gateway.store import open_store
-from hotline_gateway.store.interface import Store
+from bench.common import (
+    DE,
+    FR,
+    GATEWAY_LATENCY_SQL,
+    CaseSource,
+    DeliveredCounter,
+    cpu_seconds,
+    delivery_setting,
+    drop_database,
+    free_port,
+    fresh_database,
+    gateway_counter,
+    lag_histogram,
+    lag_p99_ms,
+    paced,
+    percentile,
+    spawn_gateway,
+    stop,
+    submit_all,
+    until_ready,
+    wait_count,
+    write_pair,
+)
 
-
-def hosted_in_de(count: int, seed: int) -> list[dict[str, Any]]:
-    docs = []
-    for case in generate_cases(count, seed=seed):
-        for item in case.items:
-            item.assigned_country = "DE"
-            if item.legal_class not in (LegalClass.BASELINE, LegalClass.NATIONAL):
-                item.legal_class = LegalClass.BASELINE
-        docs.append(dump_case(case))
-    return docs
-
-
-def spawn(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "hotline_gateway.cli.main", "serve", "--config", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def until_ready(url: str) -> None:
-    async with aiohttp.ClientSession() as s:
-        for _ in range(400):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with s.get(f"{url}/readyz") as r:
-                    if r.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} not ready")
+WARM_UP = 200
 
 
-def fresh_database(server: str) -> tuple[str, str]:
-    """A new, empty database on the PostgreSQL server of ``server`` (a URL); returns (name, URL)."""
-    name = f"hotline_bench_{os.getpid()}_{int(time.time())}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name, urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+FLOOR_LATENCY_SQL = "SELECT created_at, delivered_at FROM deliveries WHERE state = 'delivered' AND created_at >= ?"
 
 
-def drop_database(server: str, name: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@dataclass
+class Result:
+    name: str
+    cases_per_s: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    cpu_ms_per_case: dict[str, float] = field(default_factory=dict)
+    lag_ms: dict[str, str] = field(default_factory=dict)
+
+    def line(self) -> str:
+        cpu = " ".join(f"{k}={v:.2f}" for k, v in self.cpu_ms_per_case.items())
+        return (f"{self.name} cases_per_s={self.cases_per_s:.0f} p50_ms={self.p50_ms:.1f} p99_ms={self.p99_ms:.1f} "
+                f"cpu_ms_per_case {cpu}")
 
 
-def fr_nodes(config: Path, store: str, nodes: int) -> list[Path]:
-    """FR's config as ``nodes`` nodes on the PostgreSQL store: same id and keys, each its own name and port."""
-    doc = tomllib.loads(config.read_text(encoding="utf-8"))
-    out = []
-    for n in range(1, nodes + 1):
-        gateway = {**doc["gateway"], "store": store, "node": f"fr-{n}"}
-        if n > 1:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                gateway["port"] = s.getsockname()[1]
-        path = config.with_name(f"fr-{n}.toml")
-        path.write_text(tomli_w.dumps({**doc, "gateway": gateway}), encoding="utf-8")
-        out.append(path)
-    return out
+Lag = Callable[[], Awaitable[dict[str, dict[float, float]]]]
 
 
-async def store_delivered(store: Store, since: float = 0.0) -> tuple[int, list[float]]:
-    """Deliveries to DE recorded delivered (all of them), and the latencies of those created since ``since``."""
-    status = (await store.partner_status()).get("DE-HOTLINE")
-    if since == 0.0:
-        return (status.delivered if status else 0), []
-    rows = [d for d in await store.deliveries("DE-HOTLINE") if d.delivered_at is not None and d.created_at >= since]
-    return (status.delivered if status else 0), [((d.delivered_at or 0) - d.created_at) * 1000 for d in rows]
+async def measure(result: Result, counter: DeliveredCounter, intake: str | list[str], path: str, pids: dict[str, int],
+                  args: argparse.Namespace, latency_sql: str, lag: Lag | None) -> Result:
+    source = CaseSource()
+    await submit_all(intake, source.bodies(WARM_UP, 100), path=path)
+    await wait_count(counter, WARM_UP, 120)
+    bodies = list(source.bodies(args.cases, 100))  # made before the clock starts
+    paced_docs = source.take(int(args.rate * args.seconds))
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    lag0 = await lag() if lag else {}
+    started = time.perf_counter()
+    await submit_all(intake, bodies, path=path)
+    done = await wait_count(counter, WARM_UP + args.cases, args.timeout)
+    result.cases_per_s = args.cases / (done - started)
+    result.cpu_ms_per_case = {name: (cpu_seconds(pid) - cpu0[name]) * 1000 / args.cases for name, pid in pids.items()}
+    lag1 = await lag() if lag else {}
+    for name in lag1:
+        p99, n = lag_p99_ms(lag0[name], lag1[name])
+        result.lag_ms[f"{name} under load"] = f"{p99:g} ({n} samples)"
+    began = await paced(intake, paced_docs, args.rate, path=path)
+    await wait_count(counter, WARM_UP + args.cases + len(paced_docs), args.timeout)
+    lag2 = await lag() if lag else {}
+    for name in lag2:
+        p99, n = lag_p99_ms(lag1[name], lag2[name])
+        result.lag_ms[f"{name} at {args.rate:g}/s"] = f"{p99:g} ({n} samples)"
+    latencies = counter.latencies_ms(began, latency_sql)
+    result.p50_ms, result.p99_ms = percentile(latencies, 50), percentile(latencies, 99)
+    return result
 
 
-async def post_cases(session: aiohttp.ClientSession, url: str, docs: list[dict[str, Any]]) -> None:
-    async with session.post(f"{url}/v1/cases", data=orjson.dumps(docs),
-                            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}) as r:
-        if r.status != 202:
-            raise RuntimeError(f"intake answered {r.status}: {(await r.read())[:200]!r}")
+def floor_keys(base: Path) -> tuple[Path, Path]:
+    fr_dir, de_dir = base / "floor-fr", base / "floor-de"
+    fr_dir.mkdir()
+    de_dir.mkdir()
+    fr_key, de_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    for folder, own, peer in ((fr_dir, fr_key, de_key), (de_dir, de_key, fr_key)):
+        (folder / "own.key").write_bytes(own.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        (folder / "own.key").chmod(0o600)
+        (folder / "peer.pub").write_bytes(peer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return fr_dir, de_dir
 
 
-async def wait_delivered(store: Store, target: int, timeout: float) -> float:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if (await store_delivered(store))[0] >= target:
-            return time.perf_counter()
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"only {(await store_delivered(store))[0]} of {target} delivered in {timeout}s")
+def spawn_floor(role: str, folder: Path, port: int, log: Path, de_url: str | None = None) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "bench.floor", role, "--dir", str(folder), "--port", str(port)]
+    if de_url:
+        cmd += ["--de-url", de_url]
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=sink)
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != b"ready":
+        raise RuntimeError(f"floor {role} did not start (see {log})")
+    return proc
 
 
-async def gateway_run(base: Path, cases: int, rate: int, seconds: float, store_url: str = "sqlite",
-                      nodes: int = 1) -> tuple[float, float, float]:
-    paths = write_federation(base)
-    fr_paths = [paths["FR-PDC"]] if store_url == "sqlite" else fr_nodes(paths["FR-PDC"], store_url, nodes)
-    fr_cfgs = [config_mod.load(p) for p in fr_paths]
-    de_cfg = config_mod.load(paths["DE-HOTLINE"])
-    fr_urls, de_url = [f"http://127.0.0.1:{c.port}" for c in fr_cfgs], f"http://127.0.0.1:{de_cfg.port}"
-    procs = [spawn(paths["DE-HOTLINE"]), *(spawn(p) for p in fr_paths)]
-    store: Store | None = None
+async def floor_run(base: Path, args: argparse.Namespace) -> Result:
+    fr_dir, de_dir = floor_keys(base)
+    de_port, fr_port = free_port(), free_port()
+    log = base / "floor.log"
+    de = spawn_floor("de", de_dir, de_port, log)
+    fr = spawn_floor("fr", fr_dir, fr_port, log, de_url=f"http://127.0.0.1:{de_port}/ingest")
+    counter = DeliveredCounter("sqlite", fr_dir / "fr.sqlite3", "SELECT count(*) FROM deliveries WHERE state = ?",
+                               ("delivered",))
+
+    async def lag() -> dict[str, dict[float, float]]:
+        return {"fr": await lag_histogram(f"http://127.0.0.1:{fr_port}"),
+                "de": await lag_histogram(f"http://127.0.0.1:{de_port}")}
+
     try:
-        await until_ready(de_url)
-        for url in fr_urls:
-            await until_ready(url)
-        store = await open_store(fr_cfgs[0], recover=False)
-        docs = hosted_in_de(cases, seed=1)
-        async with aiohttp.ClientSession() as session:
-            started = time.perf_counter()
-            sem = asyncio.Semaphore(4)
-
-            async def one(n: int, chunk: list[dict[str, Any]]) -> None:
-                async with sem:
-                    await post_cases(session, fr_urls[n % len(fr_urls)], chunk)
-
-            await asyncio.gather(*(one(n, docs[i:i + 100]) for n, i in enumerate(range(0, len(docs), 100))))
-            done = await wait_delivered(store, cases, 600)
-            throughput = cases / (done - started)
-            # Paced phase: one case per request at `rate` per second.
-            paced = hosted_in_de(int(rate * seconds), seed=2)
-            before = time.time()
-            t0 = time.perf_counter()
-            for i, doc in enumerate(paced):
-                await post_cases(session, fr_urls[i % len(fr_urls)], [doc])
-                delay = t0 + (i + 1) / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await wait_delivered(store, cases + len(paced), 120)
-        _, lat = await store_delivered(store, before)
-        q = statistics.quantiles(lat, n=100)
-        return throughput, q[49], q[98]
+        return await measure(Result("floor"), counter, f"http://127.0.0.1:{fr_port}", "/v1/cases",
+                             {"fr": fr.pid, "de": de.pid}, args, FLOOR_LATENCY_SQL, lag)
     finally:
-        if store is not None:
-            await store.close()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
+        counter.close()
+        stop(fr, de)
 
 
-async def baseline_run(base: Path, cases: int) -> float:
-    key = Ed25519PrivateKey.generate()
-    public_hex = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "bench.baseline_server", str(base / "baseline.sqlite3"), str(port),
-                             public_hex], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        docs = hosted_in_de(cases, seed=1)
-        bodies = []
-        for i in range(0, len(docs), 100):
-            entries = []
-            for doc in docs[i:i + 100]:
-                body = orjson.dumps(doc)
-                entries.append({"id": doc["case_id"], "body": body.hex(), "sig": key.sign(body).hex()})
-            bodies.append(orjson.dumps({"cases": entries}))
-        url = f"http://127.0.0.1:{port}/ingest"
-        async with aiohttp.ClientSession() as session:
-            sem = asyncio.Semaphore(4)
-
-            async def one(body: bytes) -> None:
-                async with sem, session.post(url, data=body) as r:
-                    assert r.status == 200
-
-            started = time.perf_counter()
-            await asyncio.gather(*(one(b) for b in bodies))
-            return cases / (time.perf_counter() - started)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=10_000)
-    parser.add_argument("--rate", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--store", default="sqlite",
-                        help="FR's store: sqlite (default) or a PostgreSQL server URL (a fresh database is made on it)")
-    parser.add_argument("--nodes", type=int, default=1, help="FR nodes, with a PostgreSQL store (default 1)")
-    args = parser.parse_args()
-    if args.nodes < 1 or (args.nodes > 1 and args.store == "sqlite"):
-        parser.error("--nodes above 1 needs --store postgresql://...")
+async def gateway_run(base: Path, args: argparse.Namespace) -> Result:
     database = fresh_database(args.store) if args.store != "sqlite" else None
+    store = database[1] if database else "sqlite"
+    pair = write_pair(base / "gateways", store, dict(args.delivery), args.nodes)
+    log = base / "gateways.log"
+    de = spawn_gateway(pair.de_config, log)
+    fr = spawn_gateway(pair.fr_config, log)
+    others = [spawn_gateway(config, log) for config, _ in pair.fr_extra]
+    counter = gateway_counter(pair, store)
+
+    async def lag() -> dict[str, dict[float, float]]:
+        return {FR: await lag_histogram(pair.fr_url), DE: await lag_histogram(pair.de_url)}
+
     try:
-        with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
-            base = Path(tmp)
-            baseline = await baseline_run(base, args.cases)
-            print(f"baseline cases_per_s={baseline:.0f}", flush=True)
-            throughput, p50, p99 = await gateway_run(base, args.cases, args.rate, args.seconds,
-                                                     database[1] if database else "sqlite", args.nodes)
-            where = f"{args.nodes} FR node(s) on PostgreSQL" if database else "FR on SQLite"
-            print(f"gateway cases_per_s={throughput:.0f} (end to end, {args.cases} cases, {where})", flush=True)
-            print(f"latency at {args.rate} cases/s: p50_ms={p50:.1f} p99_ms={p99:.1f}", flush=True)
-            print(f"throughput cases_per_s={throughput:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f} "
-                  f"baseline_ratio={throughput / baseline:.2f}")
+        await until_ready(pair.de_url, de)
+        await until_ready(pair.fr_url, fr)
+        for (_, url), proc in zip(pair.fr_extra, others, strict=True):
+            await until_ready(url, proc)
+        pids = {"fr": fr.pid, "de": de.pid} | {f"fr-{n}": p.pid for n, p in enumerate(others, start=2)}
+        return await measure(Result("gateway"), counter, pair.fr_urls, "/v1/cases", pids, args, GATEWAY_LATENCY_SQL,
+                             lag)
     finally:
+        counter.close()
+        stop(*others, fr, de)
         if database is not None:
             drop_database(args.store, database[0])
+        with contextlib.suppress(OSError):
+            errors = log.read_text(errors="replace").strip()
+            if errors:
+                print(f"gateway log (warnings and errors), last lines:\n{errors[-2000:]}", file=sys.stderr)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=10_000, help="cases in the throughput phase (default 10,000)")
+    parser.add_argument("--rate", type=float, default=200, help="cases/s in the latency phase (default 200)")
+    parser.add_argument("--seconds", type=float, default=10, help="length of the latency phase (default 10)")
+    parser.add_argument("--store", default="sqlite",
+                        help="FR's store: sqlite (default) or a PostgreSQL server URL (a fresh database is made on it "
+                             "for each run and dropped after, so the URL needs CREATE DATABASE rights)")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="FR nodes on the PostgreSQL store, intake spread over them (default 1)")
+    parser.add_argument("--delivery", type=delivery_setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="override a [delivery] setting of both gateways (default: none, the gateway's "
+                             "defaults); repeatable")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="floor then gateway, this many times; figures are the medians, the ratio the median "
+                             "of each round's ratio (pairs keep it fair when the machine's speed drifts)")
+    parser.add_argument("--timeout", type=float, default=900, help="give up waiting for deliveries after this")
+    args = parser.parse_args(argv)
+    if args.cases < 1 or args.rate <= 0 or args.seconds <= 0 or args.rounds < 1 or args.nodes < 1:
+        parser.error("--cases, --rate, --seconds, --rounds and --nodes must be positive")
+    if args.nodes > 1 and args.store == "sqlite":
+        parser.error("--nodes above 1 needs --store postgresql://...")
+    return args
+
+
+async def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    gateways, ratios = [], []
+    for round_no in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+            base = Path(tmp)
+            floor = await floor_run(base, args)
+            print(f"round {round_no}: {floor.line()}", flush=True)
+            gateway = await gateway_run(base, args)
+            print(f"round {round_no}: {gateway.line()}", flush=True)
+            for result in (gateway, floor):
+                for where, value in result.lag_ms.items():
+                    print(f"round {round_no}: loop_lag_p99_ms {result.name} {where}: {value}", flush=True)
+        gateways.append(gateway)
+        ratios.append(gateway.cases_per_s / floor.cases_per_s)
+    print(f"throughput cases_per_s={median(g.cases_per_s for g in gateways):.0f} "
+          f"p50_ms={median(g.p50_ms for g in gateways):.1f} p99_ms={median(g.p99_ms for g in gateways):.1f} "
+          f"baseline_ratio={median(ratios):.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,14 @@
 
 Counters move where things happen (intake, delivery outcomes, refusals); queue depth, oldest queued
 age and dead letters are read from the store at scrape time, so they are right even after a restart.
+Event-loop lag is sampled all the time by ``LoopLagMonitor``: every handler and the delivery worker
+share one loop, so a GC pause or CPU work on it delays them all, and this is where it shows.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Iterable
 
@@ -13,6 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import PartnerStatus
+
+LOOP_LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)
 
 
 class Metrics:
@@ -38,6 +44,9 @@ class Metrics:
                                    registry=self.registry)
         self.leader = Gauge("hotline_leader", "1 on the node that runs the singletons (work-queue poller, "
                             "checkpoint signer, housekeeping), else 0", registry=self.registry)
+        self.loop_lag = Histogram("hotline_loop_lag_seconds", "How late the event loop woke a timer: GC pauses and "
+                                  "CPU work on the loop delay every request and delivery by this much",
+                                  registry=self.registry, buckets=LOOP_LAG_BUCKETS)
 
     async def render(self, store: Store, partners: Iterable[str] = ()) -> bytes:
         """The text exposition; every configured partner has its gauges, at 0 before any traffic."""
@@ -50,3 +59,30 @@ class Metrics:
             self.dead.labels(partner).set(st.dead)
             self.oldest.labels(partner).set(now - st.oldest_queued_at if st.oldest_queued_at else 0)
         return generate_latest(self.registry)
+
+
+class LoopLagMonitor:
+    """Sleeps ``interval`` over and over on the loop it is started on, and records how late it woke."""
+
+    def __init__(self, histogram: Histogram, interval_s: float = 0.05) -> None:
+        self.histogram = histogram
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> LoopLagMonitor:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag-monitor")
+        return self
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(self.interval_s)
+            self.histogram.observe(max(0.0, loop.time() - asked - self.interval_s))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,7 +1,7 @@
 """``iodef``: RFC 7970 IODEF-Document v2, one Incident per case, the exchange format of CSIRTs and police.
 
 The official schema is the judge of what we write (tests run ``../shared/formats/judge.py iodef``);
-it is not shipped, so ``schema_path`` is None. Decoding goes through ``adapters.xmlsafe`` and ends
+it is not shipped, so ``schema_path`` is None. Decoding goes through ``core.xmlsafe`` and ends
 with the canonical schema: whatever document came in, only valid cases come out.
 """
 

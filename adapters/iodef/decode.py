@@ -17,17 +17,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from hotline_gateway.adapters.iodef.mapping import (
     DEFAULT_RESTRICTION,
     DIGEST_BYTES,
+    DOMAIN_KINDS,
     DS,
+    EXT_DOMAIN_KINDS,
     EXT_URL_KINDS,
     FUZZY_BY_NAME,
     HASH_KINDS,
@@ -48,8 +52,10 @@ from hotline_gateway.core.model import (
     ExternalRef,
     Hash,
     HashAlgo,
+    Hosting,
     Item,
     LegalClass,
+    ObservedAs,
     Priority,
     Reporter,
     ReporterKind,
@@ -65,6 +71,13 @@ ID_NAMESPACE = uuid.UUID("6f1c5d8e-3a47-4b8e-9a55-2b1f0c7d9e01")
 _MAX_EXPLANATION = 4000
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _NOT_PARTY = re.compile(r"[^A-Za-z0-9_.:-]+")
+_DOMAIN = re.compile(r"(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?")
+#: URLs under these name who to contact or say more about a value, not a location the incident is about
+_NOT_CONTENT = frozenset({"Contact", "AdditionalData", "DomainContacts", "RelatedDNS", "Nameservers"})
+#: the context RFC 7970 gives a URL, innermost first
+_ROLES = {"RelatedActivity": ObservedAs.RELATED_ACTIVITY, "Reference": ObservedAs.REFERENCE,
+          "Method": ObservedAs.REFERENCE, "Record": ObservedAs.EVENT_RECORD, "Service": ObservedAs.SERVICE,
+          "Flow": ObservedAs.EVENT_FLOW}
 
 
 def _token(el: etree._Element | None) -> str | None:
@@ -198,42 +211,69 @@ class IncidentReader:
     # --- content ----------------------------------------------------------------------------------
 
     def items(self) -> list[Item]:
-        items: list[Item] = []
-        for el in self.el.iter(_Q + "File", _Q + "Address", _Q + "BulkObservable"):
+        """Every URL the Incident names, wherever RFC 7970 puts one, with where it came from."""
+        found: dict[tuple[object, ...], Item] = {}
+        domains: list[tuple[str, Item]] = []
+        for el in self.el.iter(_Q + "URL", _Q + "Address", _Q + "BulkObservable", _Q + "DomainData"):
+            if _under(el, self.el, _NOT_CONTENT):
+                continue
             where = f"{self.where}/{_path(el, self.el)}"
             indicator = next(el.iterancestors(_Q + "Indicator"), None)
             legal = self.extras(indicator).get("legal_class") if indicator is not None else None
             legal_class = enum_or(LegalClass, legal, LegalClass.DOUBTFUL)
             key = _token(indicator.find(_Q + "IndicatorID")) if indicator is not None else None
-            urls, hashes, file_name = self.content(el, where)
+            urls, hashes, file_name, role = self.content(el, where)
             single = len(urls) == 1 and key is not None and key.startswith("item-") and self.own
+            hosting = _hosting(el)
             for k, url in enumerate(urls):
                 item_key = key.removeprefix("item-") if single and key else f"{key or where}/{el.tag}/{k}"
-                items.append(Item(item_id=stable_uuid(item_key, self.originator, ID_NAMESPACE), url=url,
-                                  legal_class=legal_class, hashes=list(hashes), file_name=file_name))
-        return items
+                observed = None if self.own else role
+                item = Item(item_id=stable_uuid(item_key, self.originator, ID_NAMESPACE), url=url,
+                            legal_class=legal_class, hashes=list(hashes), file_name=file_name, hosting=hosting,
+                            observed_as=observed)
+                if observed is ObservedAs.DOMAIN:
+                    domains.append((url, item))
+                elif self.own:
+                    found[(item.item_id,)] = item  # ours come back exactly, items sharing a URL included
+                else:  # the same location said twice in one Incident is one item
+                    found.setdefault((url, observed, tuple((h.algo, h.value) for h in hashes), file_name), item)
+        hosts = {urlsplit(item.url).hostname for item in found.values()}
+        for url, item in domains:  # a domain says nothing more when a URL on it is already named
+            if urlsplit(url).hostname not in hosts:
+                found.setdefault((url, ObservedAs.DOMAIN), item)
+        return list(found.values())
 
-    def content(self, el: etree._Element, where: str) -> tuple[list[str], list[Hash], str | None]:
-        """URLs, hashes and file name held by one File, Address or BulkObservable."""
+    def content(self, el: etree._Element, where: str
+                ) -> tuple[list[str], list[Hash], str | None, ObservedAs]:
+        """URLs, hashes, file name and place of one URL, File's URL, Address, BulkObservable or DomainData."""
         local = etree.QName(el).localname
-        if local == "File":
-            urls = [u for u in (_token(x) for x in el.findall(_Q + "URL")) if u]
-            data = el.find(_Q + "HashData")
-            if not urls and data is not None and len(data):
-                raise _hash_without_url(where)
-            return urls, self.hashes(data, where), self.free(el.find(_Q + "FileName"))
+        role = _role(el, self.el)
+        if local == "URL":
+            url = _token(el)
+            parent = el.getparent()
+            if parent is not None and etree.QName(parent).localname == "File":
+                data = parent.find(_Q + "HashData")
+                return ([url] if url else []), self.hashes(data, where), self.free(parent.find(_Q + "FileName")), role
+            return ([url] if url else []), [], None, role
+        if local == "DomainData":
+            name = _token(el.find(_Q + "Name"))
+            return ([f"http://{name.lower().rstrip('.')}/"] if name and _DOMAIN.fullmatch(name) else []), [], None, \
+                ObservedAs.DOMAIN
         kind = el.get("category", "ipv6-addr") if local == "Address" else el.get("type", "")
-        ext = (el.get("ext-category") if local == "Address" else el.get("ext-type")) or ""
-        is_url = kind in URL_KINDS or (kind == "ext-value" and ext.strip().lower() in EXT_URL_KINDS)
+        ext = ((el.get("ext-category") if local == "Address" else el.get("ext-type")) or "").strip().lower()
+        is_url = kind in URL_KINDS or (kind == "ext-value" and ext in EXT_URL_KINDS)
         if local == "Address":
             url = _token(el)
-            return ([url] if is_url and url else []), [], None
+            return ([url] if is_url and url else []), [], None, role
         listed = (_token(el.find(_Q + "BulkObservableList")) or "").split()
         if is_url:
-            return listed, [], None
+            return listed, [], None, role
+        if kind in DOMAIN_KINDS or (kind == "ext-value" and ext in EXT_DOMAIN_KINDS):
+            return [f"http://{d.lower().rstrip('.')}/" for d in listed if _DOMAIN.fullmatch(d)], [], None, \
+                ObservedAs.DOMAIN
         if kind in HASH_KINDS and listed:
             raise _hash_without_url(where)
-        return [], [], None
+        return [], [], None, role
 
     def hashes(self, data: etree._Element | None, where: str) -> list[Hash]:
         """Digests we have an algorithm for (md5, sha1, sha256, pdq, photodna); others are not carried."""
@@ -252,6 +292,41 @@ class IncidentReader:
             if fuzzy is not None and value is not None:
                 out.append(Hash(fuzzy, value))
         return out
+
+
+def _ancestors(el: etree._Element, stop: etree._Element) -> list[str]:
+    names = []
+    for a in el.iterancestors():
+        if a is stop:
+            break
+        names.append(etree.QName(a).localname)
+    return names
+
+
+def _under(el: etree._Element, stop: etree._Element, names: frozenset[str]) -> bool:
+    return bool(names.intersection(_ancestors(el, stop)))
+
+
+def _role(el: etree._Element, stop: etree._Element) -> ObservedAs:
+    """Where RFC 7970 placed a URL: the first (innermost) context that says what it is to the incident."""
+    for name in _ancestors(el, stop):
+        if name in _ROLES:
+            return _ROLES[name]
+    return ObservedAs.CONTENT
+
+
+def _hosting(el: etree._Element) -> Hosting | None:
+    """The address a URL was served from, when the Node, System or Observable naming it also names one."""
+    for container in el.iterancestors(_Q + "Node", _Q + "System", _Q + "Observable"):
+        for address in container.iter(_Q + "Address"):
+            text = _token(address) or ""
+            if address.get("category", "ipv6-addr") in ("ipv4-addr", "ipv6-addr"):
+                try:
+                    ip = ipaddress.ip_address(text)
+                except ValueError:
+                    continue
+                return Hosting(ip=ip.compressed)
+    return None
 
 
 def _hash_without_url(where: str) -> DecodeError:
@@ -295,6 +370,8 @@ def read_incidents(root: etree._Element) -> list[tuple[IncidentReader, Case]]:
         if case is not None:
             out.append((reader, case))
     if not out:
-        raise DecodeError("no content items: no Incident carries a URL (File/URL, Address or BulkObservable of "
-                          "type site-uri) or a hash indicator", path="/IODEF-Document", fmt=FMT)
+        raise DecodeError("no content items: no Incident names a URL or a domain where RFC 7970 puts them (a URL "
+                          "element in File, Record, Service, RelatedActivity or Reference; Address or BulkObservable "
+                          "of category site-uri; DomainData/Name; BulkObservable of domain names)",
+                          path="/IODEF-Document", fmt=FMT)
     return out

@@ -53,5 +53,8 @@ FUZZY_BY_NAME = {name: algo for algo, name in FUZZY.items()}
 URL_KINDS = frozenset({"site-uri", "url"})
 #: ext-category/ext-type values others use for URLs
 EXT_URL_KINDS = frozenset({"url", "uri", "site-uri"})
+#: BulkObservable/@type values (and ext-type values) of domain-name lists
+DOMAIN_KINDS = frozenset({"domain-name"})
+EXT_DOMAIN_KINDS = frozenset({"fqdn", "domain", "domain-name", "hostname"})
 #: BulkObservable/@type of hash lists
 HASH_KINDS = frozenset({"file-hash"})

@@ -31,6 +31,7 @@ from hotline_gateway.adapters.xarf.vocab import (
 from hotline_gateway.core.errors import DecodeError, MediaRefused, ValidationError
 from hotline_gateway.core.media import refuse_media
 from hotline_gateway.core.model import (
+    URL_FORBIDDEN,
     AgeGroup,
     Case,
     CaseStatus,
@@ -131,7 +132,7 @@ class _Report:
 
     def read(self) -> tuple[str, Item, Case]:
         category, xarf_type = self.doc.get("category"), self.doc.get("type")
-        if category != "content" or xarf_type not in CATEGORIES:
+        if category != "content" or not isinstance(xarf_type, str) or xarf_type not in CATEGORIES:
             raise fail(f"X-ARF {category}/{xarf_type} is not a content report a hotline handles "
                        "(accepted: content/csam, content/csem)", self.path("type"))
         self._refuse_media()
@@ -170,6 +171,9 @@ class _Report:
 
     def _url(self) -> str:
         url: str = self.need("url", str)
+        if (bad := URL_FORBIDDEN.search(url)) is not None:
+            raise fail(f"url holds the character U+{ord(bad.group()):04X} (control or bidirectional override)",
+                       self.path("url"))
         if not (8 <= len(url) <= 4096 and _URL.fullmatch(url)):
             raise fail("url must be an absolute http(s) or ftp URL without whitespace", self.path("url"))
         return url

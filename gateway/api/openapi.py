@@ -44,6 +44,7 @@ DESCRIPTIONS = {
     404: "no such resource", 408: "the body did not arrive in time",
     429: "too many failed sign-ins; Retry-After says when to try again", 409: "conflict (same id, other content)",
     413: "body over the limit", 415: "wrong media type", 422: "schema violation; `errors` names every bad field",
+    406: "the client accepts no media type this route answers in",
     503: "not ready, or the store is unavailable",
 }
 SIGNED = [
@@ -62,6 +63,11 @@ def _json(schema: dict[str, Any], media: str = "application/json") -> dict[str, 
 def document() -> dict[str, Any]:
     canonical = orjson.loads(schema_path("case.schema.json").read_bytes())
     schemas = _refs(canonical["$defs"])
+    schemas["TaxiiError"] = {
+        "type": "object", "required": ["title"],
+        "properties": {"title": {"type": "string"}, "description": {"type": "string"},
+                       "error_code": {"type": "string"}, "http_status": {"type": "string"},
+                       "details": {"type": "object"}}}
     schemas["Problem"] = {
         "type": "object", "required": ["type", "title", "status", "code", "detail"],
         "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
@@ -143,32 +149,46 @@ def document() -> dict[str, Any]:
                                   "responses": {"200": {"description": "OpenAPI 3.1", **_json({"type": "object"})}}}},
     }
     taxii = "application/taxii+json;version=2.1"
+
+    def errors(*statuses: int) -> dict[str, Any]:
+        """TAXII routes answer errors as TAXII error resources (§3.6.1), never problem+json."""
+        return {str(s): {"description": DESCRIPTIONS.get(s, "error"),
+                         "content": {taxii: {"schema": ref("TaxiiError")}}} for s in statuses}
+
     for path, summary in (("/taxii2/", "TAXII discovery"), ("/taxii2/hotline/", "TAXII API root"),
                           ("/taxii2/hotline/collections/", "TAXII collections visible to this client")):
         paths[path] = {"get": {"summary": summary, "security": [{"basic": []}],
                                "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)},
-                                             **_problems(401)}}}
+                                             **errors(401, 406)}}}
     coll = [{"name": "collection", "in": "path", "required": True, "schema": {"type": "string"}}]
+    obj = [{"name": "object_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     paged = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-             for n in ("added_after", "limit", "next")]
-    ok_taxii = {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **_problems(400, 401, 404)}
+             for n in ("added_after", "limit", "next", "match[id]", "match[type]", "match[version]",
+                       "match[spec_version]")]
+    ok_taxii = {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **errors(400, 401, 404, 406)}
     paths["/taxii2/hotline/collections/{collection}/"] = {"get": {
         "summary": "One collection", "security": [{"basic": []}], "parameters": coll,
-        "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **_problems(401, 404)}}}
+        "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **errors(401, 404, 406)}}}
     paths["/taxii2/hotline/collections/{collection}/objects/"] = {
-        "get": {"summary": "STIX objects of the collection, paged", "security": [{"basic": []}],
+        "get": {"summary": "STIX objects of the collection, paged and filtered", "security": [{"basic": []}],
                 "parameters": coll + paged, "responses": ok_taxii},
         "post": {"summary": "Add STIX objects (partners allowed to write)", "security": [{"basic": []}],
                  "parameters": coll, "requestBody": {"required": True, **_json({"type": "object"}, taxii)},
                  "responses": {"202": {"description": "status resource", **_json({"type": "object"}, taxii)},
-                               **_problems(400, 401, 403, 404, 413, 415)}}}
+                               **errors(400, 401, 403, 404, 406, 413, 415)}}}
+    paths["/taxii2/hotline/collections/{collection}/objects/{object_id}/"] = {"get": {
+        "summary": "One object's versions (match[version], default last)", "security": [{"basic": []}],
+        "parameters": coll + obj + paged, "responses": ok_taxii}}
+    paths["/taxii2/hotline/collections/{collection}/objects/{object_id}/versions/"] = {"get": {
+        "summary": "Every version of one object", "security": [{"basic": []}],
+        "parameters": coll + obj + paged, "responses": ok_taxii}}
     paths["/taxii2/hotline/collections/{collection}/manifest/"] = {"get": {
-        "summary": "Manifest of the collection, paged", "security": [{"basic": []}], "parameters": coll + paged,
-        "responses": ok_taxii}}
+        "summary": "Manifest of the collection, paged and filtered", "security": [{"basic": []}],
+        "parameters": coll + paged, "responses": ok_taxii}}
     paths["/taxii2/hotline/status/{status}/"] = {"get": {
         "summary": "Status of an add request", "security": [{"basic": []}],
         "parameters": [{"name": "status", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **_problems(401, 404)}}}
+        "responses": {"200": {"description": "ok", **_json({"type": "object"}, taxii)}, **errors(401, 404, 406)}}}
     html = {"content": {"text/html": {"schema": {"type": "string"}}}}
     see_other = {"303": {"description": "to the sign-in form, or back to the page after an action"}}
     form = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
@@ -189,7 +209,8 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "hotline-gateway", "version": __version__,
                  "description": "Exchange of reports of illegal online content between hotlines, law enforcement "
-                                "and hosts. Every error is application/problem+json with a stable `code`."},
+                                "and hosts. Every error is application/problem+json with a stable `code` (TAXII "
+                                "routes: TAXII error resources, `error_code`)."},
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "description": "the local case system's intake token"},

@@ -11,6 +11,7 @@ from aiohttp import web
 from hotline_gateway.api.state import SERVICES
 from hotline_gateway.core.errors import GatewayError, PayloadTooLarge, ValidationError
 from hotline_gateway.core.log import get_logger
+from hotline_gateway.taxii import errors as taxii_errors
 
 PROBLEM_TYPE = "application/problem+json"
 log = get_logger("hotline_gateway.api")
@@ -35,6 +36,13 @@ def problem_for(exc: GatewayError) -> web.Response:
     return response
 
 
+def _answer(request: web.Request, status: int, code: str, detail: str, **extra: Any) -> web.Response:
+    """An error in the form the route speaks: TAXII error resources on TAXII routes, problem+json elsewhere."""
+    if taxii_errors.is_taxii(request):
+        return taxii_errors.error(status, code, detail, **extra)
+    return problem(status, code, detail, **extra)
+
+
 def count_rejection(request: web.Request, code: str) -> None:
     svc = request.app.get(SERVICES)
     if svc is not None:
@@ -48,17 +56,20 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
     except GatewayError as exc:
         log.info("request.rejected", path=request.path, code=exc.code, status=exc.http_status)
         count_rejection(request, exc.code)
+        if taxii_errors.is_taxii(request):
+            extra = {"errors": [str(p) for p in exc.problems]} if isinstance(exc, ValidationError) else {}
+            return taxii_errors.error(exc.http_status, exc.code, exc.message, **extra)
         return problem_for(exc)
     except web.HTTPRequestEntityTooLarge as exc:  # aiohttp's own body limit (client_max_size)
         count_rejection(request, PayloadTooLarge.code)
-        return problem(413, PayloadTooLarge.code, exc.text or "request body too large")
+        return _answer(request, 413, PayloadTooLarge.code, exc.text or "request body too large")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = problem(exc.status, f"http_{exc.status}", exc.reason)
+        response = _answer(request, exc.status, f"http_{exc.status}", exc.reason)
         if "Allow" in exc.headers:  # RFC 9110: a 405 says which methods the resource has
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except Exception:
         log.exception("request.failed", path=request.path)
-        return problem(500, "internal_error", "internal error; nothing was stored")
+        return _answer(request, 500, "internal_error", "internal error; nothing was stored")

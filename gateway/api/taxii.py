@@ -1,9 +1,11 @@
-"""TAXII 2.1 (OASIS): discovery, API root, collections, objects (read with ``added_after`` and paging,
-add for partners allowed to), manifest and status — over the STIX that routing queued for each partner.
+"""TAXII 2.1 (OASIS): discovery, API root, collections, objects (get, add, get one, its versions), manifest
+and status -- over the STIX that routing queued for each partner.
 
 Every partner whose transport is ``taxii`` has one collection: the cases policy routed to it, as the
-STIX bundles in its outbox. It authenticates with HTTP Basic (its partner id and the password in its
-``options.taxii_password``) and sees only its own collection. A served bundle counts as delivered.
+STIX bundles in its outbox, indexed object by object in the store (``store/taxii.py``). It
+authenticates with HTTP Basic (its partner id and ``options.taxii_password``) and sees only its own
+collection. A case counts as delivered once its report has been served. Errors on these routes are
+TAXII error resources (``taxii/errors.py``); filters and paging are read by ``taxii/filters.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import base64
 import hmac
 import time
 import uuid
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,22 +24,30 @@ from hotline_gateway.adapters import registry
 from hotline_gateway.api.messages import read_body
 from hotline_gateway.api.state import services
 from hotline_gateway.config import Partner
-from hotline_gateway.core.errors import BadInput, GatewayError, NotFound, UnsupportedMediaType, VerificationError
+from hotline_gateway.core.errors import (
+    BadInput,
+    Forbidden,
+    GatewayError,
+    NotAcceptable,
+    NotFound,
+    UnsupportedMediaType,
+    VerificationError,
+)
 from hotline_gateway.core.schema import validate_case
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.pipeline.authorise import bind_to_sender
 from hotline_gateway.pipeline.outbox import record
-from hotline_gateway.store.records import DeliveryState
-from hotline_gateway.taxii.envelope import Cursor, page, parse_taxii_time, taxii_time
+from hotline_gateway.store.interface import Store
+from hotline_gateway.store.taxii_records import Entry, from_us
+from hotline_gateway.taxii import filters
+from hotline_gateway.taxii.errors import ROOT, TAXII
 from hotline_gateway.transports.base import Outcome
 
-TAXII = "application/taxii+json;version=2.1"
 STIX = "application/stix+json;version=2.1"
-ROOT = "/taxii2/"
-API_ROOT = "/taxii2/hotline/"
-MAX_PAGE = 1000
+API_ROOT = ROOT + "hotline/"
+MAX_PAGE = filters.MAX_PAGE
 NAMESPACE = uuid.UUID("0e7c9f52-7b7d-4f8e-b1f4-3a2d9c6e5b10")
-_statuses: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_ACCEPTED = ("application/taxii+json", "application/*", "*/*")
 
 
 def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -51,6 +60,9 @@ def collection_id(partner: Partner) -> str:
 
 def _client(request: web.Request) -> Partner:
     """The TAXII partner behind the Basic credentials; refused the same way whatever was wrong."""
+    accept = request.headers.get("Accept")
+    if accept and not any(kind in accept for kind in _ACCEPTED):
+        raise NotAcceptable(f"this server answers {TAXII}")
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
     refused = VerificationError("TAXII needs HTTP Basic credentials of a partner with taxii access",
                                 code="taxii_unauthorized")
@@ -80,6 +92,10 @@ def _own(request: web.Request) -> Partner:
     return partner
 
 
+def _taxii(request: web.Request) -> Store:
+    return services(request).store
+
+
 async def discovery(request: web.Request) -> web.Response:
     _client(request)
     config = services(request).config
@@ -100,73 +116,93 @@ async def collection(request: web.Request) -> web.Response:
     return _json(_collection(_own(request), request))
 
 
-def _limit(request: web.Request) -> int:
-    try:
-        return max(1, min(int(request.query.get("limit", MAX_PAGE)), MAX_PAGE))
-    except ValueError:
-        raise BadInput("limit must be an integer", code="bad_filter") from None
-
-
-async def _page(request: web.Request, partner: Partner) -> tuple[list[tuple[dict[str, Any], float]], bool, str]:
-    limit = _limit(request)
-    cursor = Cursor.decode(request.query["next"]) if "next" in request.query else None
-    after = (cursor.created_at, cursor.message_id) if cursor else (0.0, "")
-    if cursor is None and "added_after" in request.query:
-        after = (parse_taxii_time(request.query["added_after"]), "\uffff")
-    store = services(request).store
-    rows = await store.outbox_page(partner.id, after, limit + 1)
-    more_rows = len(rows) > limit
-    result = page(rows[:limit], cursor, limit, more_rows)
-    fresh = [d for d in result.served if d.state is not DeliveryState.DELIVERED]
-    if fresh:
+async def _page(request: web.Request, partner: Partner, *, object_id: str | None = None,
+                default_version: str = "last") -> tuple[list[Entry], bool, dict[str, str]]:
+    """Entries of one page, whether there are more, and the headers (dates added, and nothing else)."""
+    limit = filters.limit(request.query)
+    where = filters.parse(request.query, object_id=object_id, default_version=default_version)
+    store = _taxii(request)
+    await store.taxii_refresh(partner.id)
+    entries = await store.taxii_objects(partner.id, where, limit + 1)
+    more, entries = len(entries) > limit, entries[:limit]
+    served = await store.taxii_undelivered(sorted({e.message_id for e in entries if e.type == "report"}))
+    if served:
         receipt = orjson.dumps({"kind": "taxii", "fetched_by": partner.id,
                                 "fetched_at": format_timestamp(datetime.now(UTC))}).decode()
-        await record(store, [Outcome(d, receipt=receipt) for d in fresh], services(request).config.delivery)
-    return result.objects, result.more, result.next.encode() if result.next else ""
+        await record(services(request).store, [Outcome(d, receipt=receipt) for d in served],
+                     services(request).config.delivery)
+    headers = {"X-TAXII-Date-Added-First": entries[0].date_added,
+               "X-TAXII-Date-Added-Last": entries[-1].date_added} if entries else {}
+    return entries, more, headers
 
 
-def _date_headers(objects: list[tuple[dict[str, Any], float]]) -> dict[str, str]:
-    if not objects:
-        return {}
-    return {"X-TAXII-Date-Added-First": taxii_time(objects[0][1]),
-            "X-TAXII-Date-Added-Last": taxii_time(objects[-1][1])}
+def _envelope(entries: list[Entry], more: bool, key: str, values: list[Any]) -> dict[str, Any]:
+    """A TAXII envelope-like resource: ``more``, ``next`` when there is more, and the list only when not empty."""
+    doc: dict[str, Any] = {"more": more}
+    if more:
+        doc["next"] = filters.encode_next(entries[-1].added_us, entries[-1].seq)
+    if values:
+        doc[key] = values
+    return doc
 
 
 async def get_objects(request: web.Request) -> web.Response:
-    objects, more, token = await _page(request, _own(request))
-    doc: dict[str, Any] = {"more": more, "objects": [o for o, _ in objects]}
-    if more:
-        doc["next"] = token
-    return _json(doc, headers=_date_headers(objects))
+    entries, more, headers = await _page(request, _own(request))
+    return _json(_envelope(entries, more, "objects", [e.object for e in entries]), headers=headers)
+
+
+async def get_object(request: web.Request) -> web.Response:
+    """§5.6 Get an Object: its versions (``match[version]``, default last) as an envelope; 404 if it has none."""
+    entries, more, headers = await _page(request, _own(request), object_id=request.match_info["object_id"])
+    if not entries and "next" not in request.query and "added_after" not in request.query:
+        raise NotFound("no such object in this collection", code="object_not_found")
+    return _json(_envelope(entries, more, "objects", [e.object for e in entries]), headers=headers)
+
+
+async def get_versions(request: web.Request) -> web.Response:
+    """§5.8 Get Object Versions: every version of the object, oldest added first."""
+    entries, more, headers = await _page(request, _own(request), object_id=request.match_info["object_id"],
+                                         default_version="all")
+    if not entries and "next" not in request.query and "added_after" not in request.query:
+        raise NotFound("no such object in this collection", code="object_not_found")
+    return _json(_envelope(entries, more, "versions", [e.version for e in entries]), headers=headers)
 
 
 async def get_manifest(request: web.Request) -> web.Response:
-    objects, more, token = await _page(request, _own(request))
-    doc: dict[str, Any] = {"more": more, "objects": [
-        {"id": o["id"], "date_added": taxii_time(added), "version": o.get("modified", o.get("created", "")),
-         "media_type": STIX} for o, added in objects]}
-    if more:
-        doc["next"] = token
-    return _json(doc, headers=_date_headers(objects))
+    entries, more, headers = await _page(request, _own(request))
+    records = [{"id": e.object_id, "date_added": e.date_added, "version": e.version, "media_type": STIX}
+               for e in entries]
+    return _json(_envelope(entries, more, "objects", records), headers=headers)
+
+
+def _version_of(obj: Any) -> str:
+    if isinstance(obj, dict):
+        for key in ("modified", "created"):
+            if isinstance(obj.get(key), str):
+                return str(obj[key])
+    return from_us(int(time.time() * 1_000_000))
 
 
 async def add_objects(request: web.Request) -> web.Response:
     """A partner allowed to write adds STIX: its url observables and indicators become inbound cases."""
     partner = _own(request)
     if not partner.options.get("taxii_write", False):
-        raise VerificationError(f"{partner.id} may read this collection but not add to it", code="taxii_forbidden")
-    if request.content_type not in (TAXII.split(";")[0], "application/taxii+json"):
+        raise Forbidden(f"{partner.id} may read this collection but not add to it", code="taxii_forbidden")
+    if request.content_type not in (TAXII.split(";")[0],):
         raise UnsupportedMediaType(f"send {TAXII}")
     body = await read_body(request, services(request).config.max_body_bytes)
     try:
         envelope = orjson.loads(body)
-        objects = envelope["objects"]
-        assert isinstance(objects, list)
-    except (orjson.JSONDecodeError, KeyError, TypeError, AssertionError):
-        raise BadInput("body must be a TAXII envelope with an objects array", code="bad_envelope") from None
-    bundle = orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects})
-    status_id = str(uuid.uuid4())
-    ids = [str(o.get("id", "")) for o in objects if isinstance(o, dict)]
+    except orjson.JSONDecodeError:
+        raise BadInput("body must be a TAXII envelope (JSON)", code="bad_envelope") from None
+    objects = envelope.get("objects") if isinstance(envelope, dict) else None
+    if not isinstance(objects, list) or not objects:
+        raise BadInput("body must be a TAXII envelope with a non-empty objects list", code="bad_envelope")
+    try:
+        bundle = orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects})
+    except TypeError:  # orjson writes at most 255 levels, reads up to 1,024
+        raise BadInput("objects nested deeper than STIX content can be", code="bad_envelope") from None
+    named = [{"id": str(o.get("id", "")), "version": _version_of(o)} for o in objects if isinstance(o, dict)]
     try:
         cases = registry.get("stix").decode(bundle)
         for case in cases:
@@ -174,32 +210,37 @@ async def add_objects(request: web.Request) -> web.Response:
         svc = services(request)
         bind_to_sender(cases, partner.id, svc.config.id)
         await svc.acceptor.accept(svc.acceptor.build(cases, partner.id))
-        outcome = {"status": "complete", "total_count": len(ids), "success_count": len(ids), "failure_count": 0,
-                   "pending_count": 0, "successes": [{"id": i} for i in ids]}
+        outcome: dict[str, Any] = {"success_count": len(named), "failure_count": 0, "successes": named}
     except GatewayError as exc:
-        outcome = {"status": "complete", "total_count": len(ids), "success_count": 0, "failure_count": len(ids),
-                   "pending_count": 0, "failures": [{"id": i, "message": exc.message} for i in ids]}
-    status = {"id": status_id, "request_timestamp": taxii_time(time.time()), **outcome}
-    _statuses[status_id] = {"partner": partner.id, **status}
-    while len(_statuses) > 10_000:
-        _statuses.popitem(last=False)
+        outcome = {"success_count": 0, "failure_count": len(named),
+                   "failures": [{**n, "message": exc.message[:500]} for n in named]}
+    status = {"id": str(uuid.uuid4()), "status": "complete",
+              "request_timestamp": from_us(int(time.time() * 1_000_000)), "total_count": len(named),
+              "pending_count": 0, **outcome}
+    if not named:
+        status.pop("successes", None)
+        status.pop("failures", None)
+    await _taxii(request).taxii_put_status(partner.id, status)
     return _json(status, status=202)
 
 
 async def get_status(request: web.Request) -> web.Response:
     partner = _client(request)
-    status = _statuses.get(request.match_info["status"])
-    if status is None or status["partner"] != partner.id:
+    status = await _taxii(request).taxii_status(partner.id, request.match_info["status"])
+    if status is None:
         raise NotFound("no such status resource", code="status_not_found")
-    return _json({k: v for k, v in status.items() if k != "partner"})
+    return _json(status)
 
 
 def add_routes(app: web.Application) -> None:
+    collection_path = API_ROOT + "collections/{collection}/"
     app.router.add_get(ROOT, discovery)
     app.router.add_get(API_ROOT, api_root)
     app.router.add_get(API_ROOT + "collections/", collections)
-    app.router.add_get(API_ROOT + "collections/{collection}/", collection)
-    app.router.add_get(API_ROOT + "collections/{collection}/objects/", get_objects)
-    app.router.add_post(API_ROOT + "collections/{collection}/objects/", add_objects)
-    app.router.add_get(API_ROOT + "collections/{collection}/manifest/", get_manifest)
+    app.router.add_get(collection_path, collection)
+    app.router.add_get(collection_path + "objects/", get_objects)
+    app.router.add_post(collection_path + "objects/", add_objects)
+    app.router.add_get(collection_path + "objects/{object_id}/", get_object)
+    app.router.add_get(collection_path + "objects/{object_id}/versions/", get_versions)
+    app.router.add_get(collection_path + "manifest/", get_manifest)
     app.router.add_get(API_ROOT + "status/{status}/", get_status)

@@ -6,10 +6,8 @@ import argparse
 from dataclasses import asdict
 from pathlib import Path
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit
 from hotline_gateway.core.errors import BadInput
-from hotline_gateway.store.sqlite.backup import backup
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -20,6 +18,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def run_backup(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.store.sqlite.backup import backup
+
     config = config_mod.load(args.config)
     if config.store_url is not None:
         raise BadInput(f"{args.config}: the store is PostgreSQL ([gateway] store); back it up with pg_dump "

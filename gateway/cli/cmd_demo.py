@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from hotline_gateway.core.errors import BadInput
-from hotline_gateway.sim.demo import run_demo, summary_json, summary_text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -27,6 +26,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 def run(args: argparse.Namespace) -> int:
     if args.cases < 1:
         raise BadInput("--cases must be at least 1")
+    from hotline_gateway.sim.demo import run_demo, summary_json, summary_text
+
     result = asyncio.run(run_demo(args.cases, seed=args.seed, workdir=args.workdir))
     sys.stdout.write((summary_json(result) if args.json else summary_text(result)) + "\n")
     return 0 if result.ok else 1

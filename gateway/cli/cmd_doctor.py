@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit
-from hotline_gateway.doctor.findings import Finding, Level
-from hotline_gateway.doctor.run import examine
-from hotline_gateway.sim.samples import generate_cases
+from hotline_gateway.doctor.findings import Level
+
+if TYPE_CHECKING:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.doctor.findings import Finding
 
 #: realistic cases (the sample generator's mix of categories, countries and TLP) to judge TLP ceilings by
 SAMPLES = 500
@@ -38,6 +40,10 @@ def _text(config: config_mod.Config, found: list[Finding]) -> str:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.doctor.run import examine
+    from hotline_gateway.sim.samples import generate_cases
+
     config = config_mod.load(args.config)
     samples = list(generate_cases(SAMPLES, seed=1, originator=config.id))
     found = asyncio.run(examine(config, samples, network=not args.offline, timeout=args.timeout))

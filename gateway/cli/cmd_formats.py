@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hotline_gateway.adapters import registry
 from hotline_gateway.cli.files import read_input, write_output
 from hotline_gateway.cli.output import emit, table
 from hotline_gateway.core.errors import BadInput, DecodeError, EncodeError
-from hotline_gateway.core.fields import dropped_fields
-from hotline_gateway.core.model import Case
-from hotline_gateway.core.schema import validate_case
+
+if TYPE_CHECKING:
+    from hotline_gateway.core.model import Case
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def run_formats(args: argparse.Namespace) -> int:
+    from hotline_gateway.adapters import registry
+
     infos = registry.describe()
     data = [{"name": i.name, "media_type": i.media_type, "fields_carried": len(i.carries)} for i in infos]
     rows = [[i.name, i.media_type, str(len(i.carries))] for i in infos]
@@ -42,6 +44,9 @@ def run_formats(args: argparse.Namespace) -> int:
 
 def decode_file(fmt: str, name: str) -> list[Case]:
     """Decode and validate a file; errors name the file and the field path or line."""
+    from hotline_gateway.adapters import registry
+    from hotline_gateway.core.schema import validate_case
+
     adapter = registry.get(fmt)
     data = read_input(name)
     label = "<stdin>" if name == "-" else name
@@ -66,28 +71,35 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_translate(args: argparse.Namespace) -> int:
-    """Several cases into a one-case format go to a directory, one document each; what the target cannot
-    carry is named on standard error, so nobody loses a field without being told."""
+    """Several documents go to a directory, one file each (several cases into a one-case format, or a case
+    into X-ARF, which holds one report per document); what the target cannot carry is named on standard
+    error, so nobody loses a field without being told."""
+    from hotline_gateway.adapters import registry
+    from hotline_gateway.core.fields import dropped_fields
+
     target = registry.get(args.target)
     cases = decode_file(args.source, args.file)
-    encoded: list[tuple[Case, bytes]] = []
+    encoded: list[tuple[Case, list[bytes]]] = []
     for case in cases:
         try:
-            encoded.append((case, target.encode(case)))
+            encoded.append((case, registry.documents(target, case)))
         except EncodeError as exc:
             raise EncodeError(f"case {case.case_id}: {args.target} cannot carry it: {exc.message}") from None
+    total = sum(len(docs) for _, docs in encoded)
     if args.target == "native":
-        write_output(args.output, b"".join(data.rstrip(b"\n") + b"\n" for _, data in encoded))
-    elif len(encoded) == 1:
-        write_output(args.output, encoded[0][1])
+        write_output(args.output, b"".join(docs[0].rstrip(b"\n") + b"\n" for _, docs in encoded))
+    elif total == 1:
+        write_output(args.output, encoded[0][1][0])
     else:
         folder = Path(args.output) if args.output and args.output != "-" else None
         if folder is None or not folder.is_dir():
-            raise BadInput(f"{len(encoded)} cases and {args.target} holds one per document: "
+            raise BadInput(f"{total} documents ({len(encoded)} case(s)) and {args.target} holds one per document: "
                            "give -o an existing directory to write one file each")
         suffix = ".xml" if "xml" in target.media_type else ".json"
-        for case, data in encoded:
-            write_output(str(folder / f"{case.case_id}{suffix}"), data)
+        for case, docs in encoded:
+            for n, data in enumerate(docs, start=1):
+                name = f"{case.case_id}{suffix}" if len(docs) == 1 else f"{case.case_id}.{n}{suffix}"
+                write_output(str(folder / name), data)
     dropped = dropped_fields(cases, target.carries)
     if dropped:
         sys.stderr.write(f"translate: {args.target} does not carry {len(dropped)} field(s) used here, dropped: "

@@ -8,13 +8,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
-from hotline_gateway import config as config_mod
-from hotline_gateway.bulk_import import Importer, Journal
 from hotline_gateway.cli.output import emit
 from hotline_gateway.core.errors import BadInput, ConfigError, GatewayError
+
+if TYPE_CHECKING:
+    from hotline_gateway.bulk_import import Journal
 
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]{postfix}"
 
@@ -50,6 +50,11 @@ def _check_readable(source: Path) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.bulk_import import Importer
+
     config = config_mod.load(args.config)
     if not config.intake_token:
         raise ConfigError(f"{args.config}: $.gateway.intake_token: local intake is not configured")

@@ -6,15 +6,17 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from hotline_gateway.cli.files import write_output
 from hotline_gateway.cli.output import emit, table
-from hotline_gateway.crypto.keydir import KeyDirectory, format_time, generate, parse_time, rotate, utcnow
-from hotline_gateway.crypto.keyimport import KeyInfo, import_partner_keys
-from hotline_gateway.crypto.keys import SigningKey
+
+if TYPE_CHECKING:
+    from hotline_gateway.crypto.keydir import KeyDirectory
+    from hotline_gateway.crypto.keyimport import KeyInfo
+    from hotline_gateway.crypto.keys import SigningKey
 
 
 def _positive(text: str) -> int:
@@ -38,6 +40,8 @@ def _non_negative(text: str) -> int:
 
 
 def _time(text: str) -> datetime:
+    from hotline_gateway.crypto.keydir import parse_time
+
     try:
         return parse_time(text)
     except ValueError as exc:
@@ -95,6 +99,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def _describe(keys: KeyDirectory, key: SigningKey) -> dict[str, Any]:
+    from hotline_gateway.crypto.keydir import format_time
+
     entry = keys.entry(key.kid)
     return {
         "kid": key.kid,
@@ -108,6 +114,8 @@ def _describe(keys: KeyDirectory, key: SigningKey) -> dict[str, Any]:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keydir import KeyDirectory, generate
+
     key = generate(args.dir, args.kid, valid_days=args.valid_days, owner=args.owner)
     info = _describe(KeyDirectory.load(args.dir), key)
     emit(
@@ -121,6 +129,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def _rows(keys: KeyDirectory, at: datetime) -> list[dict[str, Any]]:
+    from hotline_gateway.crypto.keydir import format_time
+
     return [
         {
             "kid": e.kid,
@@ -135,6 +145,8 @@ def _rows(keys: KeyDirectory, at: datetime) -> list[dict[str, Any]]:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keydir import KeyDirectory, format_time, utcnow
+
     keys = KeyDirectory.load(args.dir)
     at = args.at or utcnow()
     rows = _rows(keys, at)
@@ -148,6 +160,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_rotate(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keydir import KeyDirectory, format_time, rotate
+
     before = {e.kid: e.not_after for e in KeyDirectory.load(args.dir).entries()}
     key = rotate(args.dir, args.kid, overlap_days=args.overlap_days, valid_days=args.valid_days, owner=args.owner)
     keys = KeyDirectory.load(args.dir)
@@ -166,6 +180,8 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keydir import KeyDirectory
+
     jwks = KeyDirectory.load(args.dir).to_jwks(include_expired=args.include_expired)
     document = orjson.dumps(jwks, option=orjson.OPT_INDENT_2) + b"\n"
     if args.output is None or args.output == "-":
@@ -183,12 +199,17 @@ def _key_lines(keys: list[KeyInfo]) -> list[str]:
 
 
 def run_fingerprint(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keydir import KeyDirectory
+    from hotline_gateway.crypto.keyimport import KeyInfo
+
     keys = [KeyInfo.of(e) for e in KeyDirectory.load(args.source).entries()]
     emit(args, {"keys": [vars(k) for k in keys]}, "\n".join(_key_lines(keys)) or "no keys")
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keyimport import import_partner_keys
+
     result = import_partner_keys(Path(args.source), Path(args.target), expect=args.expect, owner=args.owner)
     lines = [f"trusted {len(result.keys)} key(s) in {result.target}", *_key_lines(result.keys)]
     lines += [f"new key {k}" for k in result.added] + [f"no longer held: {k}" for k in result.removed]

@@ -6,11 +6,9 @@ import argparse
 import getpass
 import sys
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit
 from hotline_gateway.core.errors import BadInput, ConfigError
 from hotline_gateway.core.files import atomic_write
-from hotline_gateway.crypto.passwords import hash_password
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -33,6 +31,9 @@ def _read_password() -> str:
 
 
 def run_set_password(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.crypto.passwords import hash_password
+
     config = config_mod.load(args.config)
     target = config.operator_password_file
     if target is None:

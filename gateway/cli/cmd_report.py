@@ -7,12 +7,8 @@ from datetime import date
 
 import orjson
 
-from hotline_gateway import config as config_mod
-from hotline_gateway.cli import aio
 from hotline_gateway.cli.files import write_output
 from hotline_gateway.core.errors import BadInput
-from hotline_gateway.store import open_store, store_exists
-from hotline_gateway.store.report_records import ReportCase, ReportDelivery
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -33,6 +29,11 @@ def _day(text: str, flag: str) -> date:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.cli import aio
+    from hotline_gateway.store import open_store, store_exists
+    from hotline_gateway.store.report_records import ReportCase, ReportDelivery
+
     config = config_mod.load(args.config)
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
     if end < start:

@@ -8,17 +8,18 @@ ceiling, categories, never back to the sender) and a symbolic destination no par
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.files import read_input
 from hotline_gateway.cli.output import emit
 from hotline_gateway.core.errors import BadInput, FieldProblem, ValidationError
-from hotline_gateway.core.model import Case, load_case
-from hotline_gateway.core.schema import case_validator
-from hotline_gateway.pipeline.route import Decision, Router
+
+if TYPE_CHECKING:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.core.model import Case
+    from hotline_gateway.pipeline.route import Decision
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -49,6 +50,9 @@ def _documents(name: str) -> list[Any]:
 
 
 def _cases(name: str) -> list[Case]:
+    from hotline_gateway.core.model import load_case
+    from hotline_gateway.core.schema import case_validator
+
     docs = _documents(name)
     if not docs:
         raise BadInput(f"{name}: no case in it")
@@ -70,6 +74,8 @@ def _kind(config: config_mod.Config, d: Decision) -> str:
 
 
 def explain(config: config_mod.Config, case: Case, origin: str) -> dict[str, Any]:
+    from hotline_gateway.pipeline.route import Router
+
     router = Router(config)
     result = router.route(case, origin)
     finals = {r.name for r in config.routes if r.final}
@@ -123,6 +129,8 @@ def _text(report: dict[str, Any]) -> str:
 
 
 def run_route(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+
     config = config_mod.load(args.config)
     if args.origin != "local" and args.origin not in config.partners:
         raise BadInput(f"--origin {args.origin!r}: not local and not a partner in {config.path}")

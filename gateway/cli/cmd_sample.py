@@ -15,7 +15,6 @@ from typing import BinaryIO
 
 from hotline_gateway.core.errors import BadInput
 from hotline_gateway.core.timefmt import parse_timestamp
-from hotline_gateway.sim.samples import generate_jsonl
 
 #: lines gathered before each write: fewer system calls without holding much in memory
 _BATCH = 512
@@ -75,6 +74,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def _write(out: BinaryIO, args: argparse.Namespace) -> None:
+    from hotline_gateway.sim.samples import generate_jsonl
+
     batch: list[bytes] = []
     for line in generate_jsonl(args.count, args.seed, originator=args.originator, now=args.now):
         batch.append(line)

@@ -9,21 +9,15 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hotline_gateway import config as config_mod
 from hotline_gateway.cli.output import emit, table
-from hotline_gateway.cli.startup import listen_error, startup_info, startup_text
 from hotline_gateway.core.errors import BadInput
 from hotline_gateway.core.files import private_dir
-from hotline_gateway.crypto.keydir import generate
-from hotline_gateway.crypto.keyring import KeyRing
-from hotline_gateway.crypto.partner_keys import PartnerKeys
-from hotline_gateway.pipeline.audit_verify import verify_local, verify_witnesses
-from hotline_gateway.service import RunningGateway, serve
-from hotline_gateway.store import open_store, store_exists
-from hotline_gateway.store.interface import Store
-from hotline_gateway.transports import registry as transports
+
+if TYPE_CHECKING:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.store.interface import Store
 
 INIT_TEMPLATE = """\
 # hotline-gateway configuration written by `hotline-gateway init`.
@@ -105,6 +99,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def run_init(args: argparse.Namespace) -> int:
+    from hotline_gateway import config as config_mod
+    from hotline_gateway.crypto.keydir import generate
+
     root = Path(args.dir)
     cfg = root / "config.toml"
     if cfg.exists():
@@ -129,6 +126,10 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from hotline_gateway.cli.startup import listen_error, startup_info, startup_text
+    from hotline_gateway.service import RunningGateway, serve
+    from hotline_gateway.transports import registry as transports
+
     config = transports.load(args.config)
 
     def ready(gw: RunningGateway) -> None:
@@ -144,6 +145,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def with_store(config_file: str) -> tuple[config_mod.Config, Store]:
+    from hotline_gateway.store import open_store, store_exists
+    from hotline_gateway.transports import registry as transports
+
     config = transports.load(config_file)
     if not store_exists(config):
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
@@ -178,6 +182,10 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.keyring import KeyRing
+    from hotline_gateway.crypto.partner_keys import PartnerKeys
+    from hotline_gateway.pipeline.audit_verify import verify_local, verify_witnesses
+
     async def go() -> int:
         config, store = await with_store(args.config)
         try:

@@ -14,12 +14,11 @@ from pathlib import Path
 from hotline_gateway.cli.files import read_input, write_output
 from hotline_gateway.cli.output import emit
 from hotline_gateway.core.errors import BadInput, MalformedSignature, VerificationError
-from hotline_gateway.crypto.jws import sign_detached, verify_detached
-from hotline_gateway.crypto.keydir import KeyDirectory, format_time, parse_time
-from hotline_gateway.crypto.keys import SigningKey, load_private_key
 
 
 def _time(text: str) -> datetime:
+    from hotline_gateway.crypto.keydir import parse_time
+
     try:
         return parse_time(text)
     except ValueError as exc:
@@ -43,6 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def run_sign(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.jws import sign_detached
+    from hotline_gateway.crypto.keys import SigningKey, load_private_key
+
     kid = args.kid if args.kid is not None else Path(args.key).stem
     if not kid:
         raise BadInput("--id must not be empty")
@@ -57,6 +59,9 @@ def run_sign(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from hotline_gateway.crypto.jws import verify_detached
+    from hotline_gateway.crypto.keydir import KeyDirectory, format_time
+
     if args.file == "-" and args.signature == "-":
         raise BadInput("IN and SIG cannot both be standard input")
     keys = KeyDirectory.load(args.keys)

@@ -2,6 +2,10 @@
 
 Each command group lives in its own module with a ``register(subparsers, common)`` function; this
 module only assembles them and maps the error tree to one-line messages and exit codes.
+
+Building the parser imports nothing heavy: command modules import what they need (aiohttp, lxml,
+jsonschema, cryptography, matplotlib, the simulators) inside the function that runs the command, so
+``--help`` and usage errors answer at once and each command pays only for itself.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from types import ModuleType
 
 from hotline_gateway import __version__
 from hotline_gateway.core.errors import GatewayError
-from hotline_gateway.core.log import configure
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -57,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from hotline_gateway.core.log import configure  # structlog: only once a command runs
+
     configure(level=args.log_level)
     run: Command = args.run
     try:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import errno
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotline_gateway import __version__
-from hotline_gateway.api.state import SERVICES
-from hotline_gateway.config import Config
 from hotline_gateway.core.errors import BadInput
-from hotline_gateway.crypto.keydir import format_time
-from hotline_gateway.service import RunningGateway
-from hotline_gateway.store import store_label
+
+if TYPE_CHECKING:
+    from hotline_gateway.config import Config
+    from hotline_gateway.service import RunningGateway
 
 #: a signing key closer than this to its end is announced as a warning at start (and by ``doctor``)
 EXPIRY_WARNING_DAYS = 30
 
 
 def startup_info(gw: RunningGateway) -> dict[str, Any]:
+    from hotline_gateway.api.state import SERVICES
+    from hotline_gateway.crypto.keydir import format_time
+    from hotline_gateway.store import store_label
+
     config = gw.config
     keyring = gw.app[SERVICES].keyring
     key = keyring.signing_key

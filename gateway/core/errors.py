@@ -8,7 +8,7 @@
     │   ├── KeyFileError              a key file is malformed or unreadable
     │   │   └── InsecureKeyFile       a private key readable by group or world
     │   ├── InsecureFile              a store (or other private file) readable by group or world
-    │   ├── PayloadTooLarge (413) / UnsupportedMediaType (415) / MediaRefused (422)
+    │   ├── PayloadTooLarge (413) / UnsupportedMediaType (415) / NotAcceptable (406) / MediaRefused (422)
     │   └── EncodeError               the target format cannot carry this case (exit 1)
     ├── NotAuthorised (403)           authenticated, but this party may not do this
     ├── VerificationError             provenance could not be proven (401 unless noted)
@@ -119,6 +119,15 @@ class UnsupportedMediaType(BadInput):
     http_status = 415
 
 
+class NotAcceptable(BadInput):
+    """The client accepts no media type we can answer in."""
+
+    code = "not_acceptable"
+    http_status = 406
+
+
+
+
 class MediaRefused(BadInput):
     """The gateway never accepts media bytes, only URLs, hashes and metadata."""
 
@@ -131,6 +140,10 @@ class NotAuthorised(GatewayError):
 
     code = "not_authorised"
     http_status = 403
+
+
+#: the name TAXII's handlers use for the same thing
+Forbidden = NotAuthorised
 
 
 class VerificationError(GatewayError):

@@ -49,8 +49,11 @@ def loads(data: bytes | str) -> Any:
         except orjson.JSONDecodeError:
             pass
         else:
-            if orjson.dumps(obj) == data:
-                return obj
+            try:
+                if orjson.dumps(obj) == data:
+                    return obj
+            except TypeError:
+                pass  # deeper than orjson writes (it reads deeper): the strict parser decides
     return json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constants)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -19,17 +19,32 @@ FORBIDDEN_KEYS = frozenset({"payload", "body", "case", "reporter", "email", "nam
 _configured = False
 
 
-class _CurrentStderr:
-    """Writes to whatever ``sys.stderr`` is at the time, so redirection (tests, daemons) is honoured."""
+class _Sink:
+    """Where log lines go: a stream given to ``configure``, or whatever ``sys.stderr`` is at the time.
+
+    Loggers are cached on first use (structlog's ``cache_logger_on_first_use``: no proxy and no
+    re-binding per event), so a cached logger keeps the file it was made with. That file is this one
+    sink, which ``configure`` re-points, so redirection (tests, daemons) still reaches every logger.
+    """
+
+    target: Any = None
+
+    def _stream(self) -> Any:
+        return self.target if self.target is not None else sys.stderr
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        return int(self._stream().write(text))
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        self._stream().flush()
 
     def isatty(self) -> bool:
-        return sys.stderr.isatty()
+        return bool(self._stream().isatty())
+
+
+_SINK = _Sink()
+#: one list, updated in place by ``configure``: cached loggers hold this very list, so they see a new renderer
+_PROCESSORS: list[Any] = []
 
 
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -39,23 +54,29 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
 
 
 def configure(*, level: str = "info", json: bool | None = None, stream: Any = None) -> None:
-    """Set up structlog for the process; safe to call more than once (last call wins)."""
+    """Set up structlog for the process; safe to call more than once (last call wins).
+
+    The renderer and the stream change for every logger, cached or not. The level is part of a
+    logger's class and is fixed when that logger is first used: set it before logging starts (the
+    CLI does, from ``--log-level``).
+    """
     global _configured
-    stream = stream or _CurrentStderr()
-    as_json = (not stream.isatty()) if json is None else json
+    _SINK.target = stream
+    as_json = (not _SINK.isatty()) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+    _PROCESSORS[:] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact,
+        structlog.processors.format_exc_info,  # exceptions logged with their traceback, as text
+        renderer,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact,
-            structlog.processors.format_exc_info,  # exceptions logged with their traceback, as text
-            renderer,
-        ],
+        processors=_PROCESSORS,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
-        cache_logger_on_first_use=False,
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _SINK)),  # write and flush are all it uses
+        cache_logger_on_first_use=True,
     )
     _configured = True
 

@@ -12,6 +12,7 @@ every case at every hop.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,6 +25,11 @@ from hotline_gateway.core.timefmt import format_timestamp, parse_timestamp
 __all__ = ["format_timestamp", "parse_timestamp"]  # re-exported for the modules that still import them here
 
 JSON = dict[str, Any]
+
+#: characters no URL may hold (``$defs/Url`` in the schema refuses the same): C0 and C1 controls, DEL, and the
+#: bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069). A URL reaches people as plain text (an
+#: abuse desk's e-mail): NUL or ESC could cut or restyle it, and an override could make it read as another.
+URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class Struct(msgspec.Struct, omit_defaults=True):
@@ -105,6 +111,19 @@ class ContentType(StrEnum):
     CONTAINER = "container"
     OTHER = "other"
     TEXT = "text"
+
+
+class ObservedAs(StrEnum):
+    """Where a sender's document placed an item's URL, for formats that say (IODEF): the reported content
+    itself, or a location named as context around it. A hotline acts on content; context it weighs."""
+
+    CONTENT = "content"
+    DOMAIN = "domain"
+    EVENT_FLOW = "event_flow"
+    EVENT_RECORD = "event_record"
+    SERVICE = "service"
+    RELATED_ACTIVITY = "related_activity"
+    REFERENCE = "reference"
 
 
 class ActionType(StrEnum):
@@ -270,6 +289,7 @@ class Item(Struct):
     gender: Gender | None = None
     flags: list[Flag] = msgspec.field(default_factory=list)
     actions: list[Action] = msgspec.field(default_factory=list)
+    observed_as: ObservedAs | None = None
 
     @property
     def hosting_country(self) -> str | None:

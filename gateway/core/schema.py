@@ -13,15 +13,17 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
 
 from hotline_gateway.core.errors import FieldProblem, ValidationError
 from hotline_gateway.core.jsonpath import json_path
 from hotline_gateway.core.model import Case, dump_case
 from hotline_gateway.schemas import path as schema_path
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 #: a refusal explains at most this many errors: explaining costs pure-Python time, and a hostile
@@ -30,6 +32,8 @@ MAX_EXPLAINED = 50
 
 
 def _problem(error: jsonschema.ValidationError) -> FieldProblem:
+    import jsonschema  # imported only to explain a failure (see SchemaValidator)
+
     # oneOf/anyOf failures say little on their own; the closest sub-error says what to fix.
     if error.context:
         best = jsonschema.exceptions.best_match(error.context)
@@ -40,6 +44,9 @@ def _problem(error: jsonschema.ValidationError) -> FieldProblem:
         return FieldProblem(json_path([*path, missing.group(1)]), "is required")
     if error.validator == "not" and isinstance(error.validator_value, dict) and "anyOf" in error.validator_value:
         return FieldProblem(json_path(path), "carries a field not allowed here")
+    if error.validator == "pattern" and isinstance(error.schema, dict) and "description" in error.schema:
+        # a pattern means nothing to a sender; the definition's description says what is wanted
+        return FieldProblem(json_path(path), f"is not valid: must be {error.schema['description']}"[:300])
     return FieldProblem(json_path(path), error.message[:300])
 
 
@@ -48,10 +55,20 @@ class SchemaValidator:
 
     def __init__(self, schema: dict[str, Any], *, name: str) -> None:
         self.name = name
+        self._schema = schema
         self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
-        self._explainer = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
+        self._explainer: jsonschema.Draft202012Validator | None = None
+
+    def _explain(self) -> jsonschema.Draft202012Validator:
+        """Pure-Python jsonschema, built (and imported: with its optional format checkers it costs more than
+        a second) only when a document fails and must be explained."""
+        if self._explainer is None:
+            import jsonschema
+
+            self._explainer = jsonschema.Draft202012Validator(
+                self._schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+            )
+        return self._explainer
 
     @classmethod
     def from_file(cls, file: Path, *, definition: str | None = None) -> SchemaValidator:
@@ -66,7 +83,7 @@ class SchemaValidator:
         if self._fast.is_valid(doc):
             return []
         by_path: dict[str, list[str]] = {}
-        errors = itertools.islice(self._explainer.iter_errors(doc), MAX_EXPLAINED)
+        errors = itertools.islice(self._explain().iter_errors(doc), MAX_EXPLAINED)
         for p in sorted({_problem(e) for e in errors}, key=lambda p: (p.path, p.message)):
             by_path.setdefault(p.path, []).append(p.message)
         problems = [FieldProblem(path, "; ".join(messages)) for path, messages in by_path.items()]

@@ -7,7 +7,6 @@ published keys and checks that it names the message and digest it sent.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hotline_gateway.core.errors import BadSignature, MalformedSignature
-from hotline_gateway.crypto.jws import sign_detached, verify_detached
+from hotline_gateway.crypto.jws import compact_payload, sign_compact, verify_compact
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.crypto.keys import SigningKey
 
@@ -34,28 +33,19 @@ class Receipt:
                 "received_at": self.received_at, "receiver": self.receiver, "jws": self.jws}
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def make_receipt(message_id: str, payload_sha256: str, received_at: str, receiver: str, key: SigningKey) -> Receipt:
     body = orjson.dumps(
         {"message_id": message_id, "payload_sha256": payload_sha256, "received_at": received_at, "receiver": receiver},
         option=orjson.OPT_SORT_KEYS,
     )
-    header, _, signature = sign_detached(body, key).partition("..")
-    return Receipt(message_id, payload_sha256, received_at, receiver, f"{header}.{_b64(body)}.{signature}")
+    return Receipt(message_id, payload_sha256, received_at, receiver, sign_compact(body, key))
 
 
-def _payload(jws: str) -> tuple[bytes, Any]:
-    parts = jws.split(".")
-    if len(parts) != 3 or not parts[1]:
-        raise MalformedSignature("receipt is not a compact JWS with a payload")
+def _claims(body: bytes) -> Any:
     try:
-        body = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        return body, orjson.loads(body)
-    except (ValueError, orjson.JSONDecodeError):
-        raise MalformedSignature("receipt payload is not base64url JSON") from None
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise MalformedSignature("receipt payload is not JSON") from None
 
 
 def receipt_claims(receipt: str) -> dict[str, Any]:
@@ -67,7 +57,7 @@ def receipt_claims(receipt: str) -> dict[str, Any]:
     if receipt.startswith("{"):
         doc = orjson.loads(receipt)
         return {**(doc if isinstance(doc, dict) else {}), "signed": False}
-    claims = _payload(receipt)[1]
+    claims = _claims(compact_payload(receipt))
     return {**(claims if isinstance(claims, dict) else {}), "jws": receipt, "signed": True}
 
 
@@ -80,9 +70,7 @@ def verify_receipt(
     receiver: str,
 ) -> Receipt:
     """Check a receipt's signature and that it acknowledges exactly this message; raises if not."""
-    parts = jws.split(".")
-    body, claims = _payload(jws)
-    verify_detached(body, f"{parts[0]}..{parts[2]}", keys)
+    claims = _claims(verify_compact(jws, keys).payload)
     expected = {"message_id": message_id, "payload_sha256": payload_sha256, "receiver": receiver}
     for name, value in expected.items():
         if not isinstance(claims, dict) or claims.get(name) != value:

@@ -51,6 +51,7 @@ from hotline_gateway.core.model import (
     IndustryClass,
     Item,
     LegalClass,
+    ObservedAs,
     Priority,
     Reporter,
     ReporterKind,
@@ -673,6 +674,10 @@ class _Generator:
             commerciality=site.commerciality,
             payment_methods=list(site.payment_methods),
         )
+        # About one item in ten says where a partner's document placed it (as IODEF decoding records); taken from
+        # the id, not the random stream, so every other value stays what it was for a given seed.
+        if item.item_id.int % 10 == 0:
+            item.observed_as = list(ObservedAs)[item.item_id.int // 10 % len(ObservedAs)]
         if known is not None:
             item.age_group, item.industry_class, item.gender = known.age_group, known.industry_class, known.gender
         else:

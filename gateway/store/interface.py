@@ -26,6 +26,7 @@ from hotline_gateway.store.records import (
     RetentionRow,
 )
 from hotline_gateway.store.report_records import ReportCase, ReportDelivery
+from hotline_gateway.store.taxii_records import Entry, Filter
 
 Action = Mapping[str, Any]
 
@@ -231,6 +232,26 @@ class Store(Protocol):
 
     async def purge_cases(self, case_ids: Sequence[str], reason: str) -> int:
         """Delete cases whole, each leaving one audit entry with the digest of its document."""
+        ...
+
+    # --- TAXII 2.1 collections ---------------------------------------------------------------------
+
+    async def taxii_refresh(self, partner: str) -> None:
+        """Index the partner's STIX outbox rows added since the last call, object by object."""
+        ...
+
+    async def taxii_objects(self, partner: str, where: Filter, limit: int) -> list[Entry]:
+        """Up to ``limit`` object versions in the order they were added, after ``where.after``, filtered."""
+        ...
+
+    async def taxii_undelivered(self, message_ids: Sequence[str]) -> list[Delivery]:
+        """Those of these deliveries not yet marked delivered (a client has now fetched their bundles)."""
+        ...
+
+    async def taxii_put_status(self, partner: str, status: dict[str, Any]) -> None: ...
+
+    async def taxii_status(self, partner: str, status_id: str) -> dict[str, Any] | None:
+        """A status resource, only to the partner it belongs to."""
         ...
 
     # --- the statistics report --------------------------------------------------------------------

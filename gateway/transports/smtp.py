@@ -1,8 +1,11 @@
 """``smtp``: a takedown notice e-mailed to the host's abuse contact.
 
-The mail has a readable text part for the abuse desk, the encoded report (X-ARF for hosts) as an
-attachment, and the detached JWS of exactly those bytes, so the host can check who sent it and that
-nothing changed. SMTP has no idempotency: the Message-ID is derived from our message id, so a
+The mail has a readable text part for the abuse desk and the encoded reports as attachments, each
+followed by the detached JWS of exactly its bytes, so the host can check who sent it and that nothing
+changed. X-ARF has one report per document, so a notice about several addresses carries one X-ARF
+attachment (and one signature) per address: the outbox's payload is split back into those documents
+(``registry.split``), and each is signed with our current key (a payload that is a single document
+keeps the signature the sign stage made). SMTP has no idempotency: the Message-ID is derived from our message id, so a
 resend after an uncertain transfer is recognisable as the same notice. A refused connection or a
 4xx reply is transient (the outbox retries); a 5xx reply is permanent (dead letter with the reply).
 The text never carries reporter data; the attachment is whatever the adapter encoded for a host.
@@ -23,6 +26,8 @@ from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
 from hotline_gateway.core.model import Case
 from hotline_gateway.core.timefmt import format_timestamp
+from hotline_gateway.crypto.jws import sign_detached as sign_payload
+from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.abuse_contacts import AbuseContacts, StaticAbuseContacts
 from hotline_gateway.transports.base import Outcome, TransportContext, TransportPlugin, resolve, settings
@@ -32,7 +37,7 @@ EXTENSIONS = {"xarf": "xarf.json", "native": "case.json", "dsa-notice": "dsa-not
               "iodef": "iodef.xml"}
 
 
-def notice_text(config: Config, case: Case, message_id: str) -> str:
+def notice_text(config: Config, case: Case, message_id: str, documents: int = 1) -> str:
     lines = [
         "Hello,",
         "",
@@ -44,8 +49,11 @@ def notice_text(config: Config, case: Case, message_id: str) -> str:
     lines += [f"  - {item.url}" for item in case.items]
     lines += [
         "",
-        "The attached report is machine-readable; the .jws file is our detached signature over its exact "
-        "bytes (JWS, EdDSA), verifiable with our published keys.",
+        ("The attached report is machine-readable; the .jws file is our detached signature over its exact "
+         "bytes (JWS, EdDSA), verifiable with our published keys." if documents == 1 else
+         f"The {documents} attached reports are machine-readable, one per address; each .jws file is our "
+         "detached signature over the exact bytes of the report of the same name (JWS, EdDSA), verifiable "
+         "with our published keys."),
         f"Reference: {message_id}",
         "",
         "Do not visit these addresses without the legal authority to do so.",
@@ -53,7 +61,19 @@ def notice_text(config: Config, case: Case, message_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_message(config: Config, partner: Partner, d: Delivery, case: Case, to: str) -> EmailMessage:
+def attachments(d: Delivery, keyring: KeyRing) -> list[tuple[str, bytes, str]]:
+    """(file name, document, detached JWS) for each document the delivery's payload holds."""
+    adapter = registry.get(d.format)
+    name = EXTENSIONS.get(d.format, f"{d.format}.bin")
+    docs = registry.split(adapter, d.payload)
+    if docs == [d.payload]:
+        return [(name, d.payload, d.signature)]
+    key = keyring.signing_key
+    return [(f"report-{n}.{name}", doc, sign_payload(doc, key)) for n, doc in enumerate(docs, start=1)]
+
+
+def build_message(config: Config, partner: Partner, d: Delivery, case: Case, to: str,
+                  parts: list[tuple[str, bytes, str]]) -> EmailMessage:
     sender = settings(partner, SmtpSettings).from_address or f"notices@{config.id.lower()}.invalid"
     msg = EmailMessage()
     msg["From"] = sender
@@ -62,11 +82,11 @@ def build_message(config: Config, partner: Partner, d: Delivery, case: Case, to:
     msg["Date"] = formatdate(d.created_at, usegmt=True)
     msg["Message-ID"] = f"<{d.message_id}@{config.id.lower()}.hotline-gateway.invalid>"
     msg["X-ARF"] = "yes" if d.format == "xarf" else "no"
-    msg.set_content(notice_text(config, case, d.message_id))
-    name = EXTENSIONS.get(d.format, f"{d.format}.bin")
+    msg.set_content(notice_text(config, case, d.message_id, len(parts)))
     maintype, _, subtype = registry.get(d.format).media_type.partition("/")
-    msg.add_attachment(d.payload, maintype=maintype, subtype=subtype.split(";")[0], filename=name)
-    msg.add_attachment(d.signature.encode("ascii"), maintype="application", subtype="jose", filename=f"{name}.jws")
+    for name, doc, signature in parts:
+        msg.add_attachment(doc, maintype=maintype, subtype=subtype.split(";")[0], filename=name)
+        msg.add_attachment(signature.encode("ascii"), maintype="application", subtype="jose", filename=f"{name}.jws")
     return msg
 
 
@@ -84,6 +104,7 @@ class SmtpTransport:
 
     def __init__(self, ctx: TransportContext, contacts: AbuseContacts | None = None) -> None:
         self.config = ctx.config
+        self.keyring = ctx.keyring
         self.contacts = contacts or StaticAbuseContacts()
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
@@ -95,7 +116,7 @@ class SmtpTransport:
             to = self.contacts.resolve(partner, case)
         except PermanentDeliveryError as exc:
             return Outcome(d, error=exc)
-        msg = build_message(self.config, partner, d, case, to)
+        msg = build_message(self.config, partner, d, case, to, attachments(d, self.keyring))
         opts = settings(partner, SmtpSettings)
         tls = ssl.create_default_context(cafile=str(resolve(partner, opts.tls_ca_file)) if opts.tls_ca_file else None)
         try:

@@ -12,12 +12,18 @@ FORMATS = JUDGE.parent
 
 
 def judge(fmt: str, documents: list[bytes], folder: Path, suffix: str) -> list[str]:
-    """Lines the judge printed for invalid files (empty when it accepted every document)."""
+    """Lines the judge printed for invalid documents (empty when it accepted every one)."""
     files = []
     for n, data in enumerate(documents):
         path = folder / f"doc-{n:05d}{suffix}"
         path.write_bytes(data)
-        files.append(str(path))
+        files.append(path)
+    return judge_files(fmt, files)
+
+
+def judge_files(fmt: str, paths: list[Path]) -> list[str]:
+    """judge.py on files as they are, one process per core, each taking its share of the files."""
+    files = [str(p) for p in paths]
     workers = max(1, os.cpu_count() or 1)
     chunk = max(1, -(-len(files) // workers))
     procs = [subprocess.Popen([sys.executable, str(JUDGE), fmt, *files[i:i + chunk]], stdout=subprocess.PIPE,

@@ -34,12 +34,6 @@ def test_rfc7970_minimal_example_has_no_content_items_and_says_so() -> None:
         ADAPTER.decode((EXAMPLES / "7.1-minimal-example.xml").read_bytes())
 
 
-def test_rfc7970_campaign_example_carries_only_domains_so_it_yields_no_content_items() -> None:
-    """Its indicators are a bulk list of C2 domain names: no URL and no hash, nothing a hotline can act on."""
-    with pytest.raises(DecodeError, match="no content items"):
-        ADAPTER.decode((EXAMPLES / "7.2-indicators-from-a-campaign.xml").read_bytes())
-
-
 def test_campaign_example_with_a_url_indicator_added_decodes_to_that_url() -> None:
     text = (EXAMPLES / "7.2-indicators-from-a-campaign.xml").read_text()
     text = text.replace('<iodef:BulkObservable type="ext-value" ext-type="fqdn">',

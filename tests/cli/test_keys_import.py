@@ -58,7 +58,7 @@ def test_import_with_the_fingerprint_read_out_trusts_the_file(
     """Either form of the fingerprint is accepted; the partner's key folder then holds exactly that key."""
     (key,) = fingerprints(capsys, partner_jwks)
     target = tmp_path / "partners" / "DE-HOTLINE"
-    code, out, _ = run(capsys, "keys", "import", str(partner_jwks), "--to", str(target), "--fingerprint", key[form],
+    code, out, _ = run(capsys, "keys", "import", str(partner_jwks), "--to", str(target), f"--fingerprint={key[form]}",
                        "--owner", "DE-HOTLINE")
     assert code == 0 and "new key DE-1" in out
     held = KeyDirectory.load(target)
@@ -75,7 +75,7 @@ def test_a_swapped_file_is_refused_and_nothing_is_written(
     evil = tmp_path / "evil.jwks"
     assert run(capsys, "keys", "export", "--dir", str(tmp_path / "evil"), "-o", str(evil))[0] == 0
     target = tmp_path / "partners" / "DE-HOTLINE"
-    code, _, err = run(capsys, "keys", "import", str(evil), "--to", str(target), "--fingerprint", key["fingerprint"])
+    code, _, err = run(capsys, "keys", "import", str(evil), "--to", str(target), f"--fingerprint={key['fingerprint']}")
     assert code == 1 and "DE-1" in err and "out of band" in err and len(err.strip().splitlines()) == 1
     assert not target.exists()
 
@@ -95,13 +95,13 @@ def test_reimport_after_the_partner_rotates_reports_new_and_dropped_keys(
     old one is no longer held; a key id reused with another key is refused."""
     target = tmp_path / "partners" / "DE-HOTLINE.json"
     (old,) = fingerprints(capsys, partner_jwks)
-    ok(capsys, "keys", "import", str(partner_jwks), "--to", str(target), "--fingerprint", old["fingerprint"])
+    ok(capsys, "keys", "import", str(partner_jwks), "--to", str(target), f"--fingerprint={old['fingerprint']}")
     assert run(capsys, "keys", "rotate", "--dir", str(tmp_path / "de"), "--id", "DE-2", "--overlap-days", "0")[0] == 0
     rotated = tmp_path / "de2.jwks"
     assert run(capsys, "keys", "export", "--dir", str(tmp_path / "de"), "-o", str(rotated))[0] == 0
     new = [k for k in fingerprints(capsys, rotated) if k["kid"] == "DE-2"]
     code, out, _ = run(capsys, "keys", "import", "--json", str(rotated), "--to", str(target),
-                       "--fingerprint", new[0]["fingerprint"])
+                       f"--fingerprint={new[0]['fingerprint']}")
     assert code == 0
     result = json.loads(out)
     assert result["added"] == ["DE-2"] and result["removed"] == ["DE-1"]
@@ -115,11 +115,11 @@ def test_after_a_rotation_with_overlap_only_the_new_key_needs_its_fingerprint(
     one: the new key's fingerprint is enough; the old key's being swapped in the same file would not be."""
     target = tmp_path / "partners" / "DE-HOTLINE"
     (old,) = fingerprints(capsys, partner_jwks)
-    ok(capsys, "keys", "import", str(partner_jwks), "--to", str(target), "--fingerprint", old["fingerprint"])
+    ok(capsys, "keys", "import", str(partner_jwks), "--to", str(target), f"--fingerprint={old['fingerprint']}")
     ok(capsys, "keys", "rotate", "--dir", str(tmp_path / "de"), "--id", "DE-2")
     rotated = tmp_path / "de2.jwks"
     ok(capsys, "keys", "export", "--dir", str(tmp_path / "de"), "-o", str(rotated))
     new = next(k for k in fingerprints(capsys, rotated) if k["kid"] == "DE-2")
     code, out, _ = run(capsys, "keys", "import", "--json", str(rotated), "--to", str(target),
-                       "--fingerprint", new["spoken"])
+                       f"--fingerprint={new['spoken']}")
     assert code == 0 and json.loads(out)["unchanged"] == ["DE-1"] and json.loads(out)["added"] == ["DE-2"]

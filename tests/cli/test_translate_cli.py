@@ -31,12 +31,16 @@ def test_translate_between_every_pair_exits_0_and_names_what_was_dropped(
     case = sample_case()
     infile = tmp_path / f"in.{source}"
     infile.write_bytes(registry.get(source).encode(case))  # type: ignore[arg-type]
-    outfile = tmp_path / f"out.{target}"
-    code = main(["translate", "--from", source, "--to", target, str(infile), "-o", str(outfile)])
+    multi = isinstance(registry.get(target), registry.MultiDocument)  # X-ARF: one file per report
+    out = tmp_path / "out"
+    if multi:
+        out.mkdir()
+    code = main(["translate", "--from", source, "--to", target, str(infile), "-o", str(out)])
     err = capsys.readouterr().err
     assert code == 0, err
-    [back] = registry.get(target).decode(outfile.read_bytes())
-    assert [i.url for i in back.items] == [i.url for i in case.items]  # type: ignore[attr-defined]
+    files = sorted(out.iterdir(), key=lambda p: int(p.name.split(".")[1])) if multi else [out]
+    back = [c for f in files for c in registry.get(target).decode(f.read_bytes())]
+    assert [i.url for c in back for i in c.items] == [i.url for i in case.items]  # type: ignore[attr-defined]
     decoded_source = registry.get(source).decode(infile.read_bytes())
     expected = dropped_fields(decoded_source, registry.get(target).carries)
     if expected:
@@ -66,3 +70,44 @@ def test_several_cases_into_a_one_case_format_need_a_directory(
     out.mkdir()
     assert main(["translate", "--from", "native", "--to", "stix", str(infile), "-o", str(out)]) == 0
     assert sorted(p.stem for p in out.iterdir()) == sorted(str(c.case_id) for c in cases)
+
+
+def test_a_case_of_several_items_into_xarf_is_one_file_per_report_never_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = sample_case()
+    infile = tmp_path / "case.json"
+    infile.write_bytes(registry.get("native").encode(case))  # type: ignore[arg-type]
+    assert main(["translate", "--from", "native", "--to", "xarf", str(infile)]) == 2
+    assert "give -o an existing directory" in capsys.readouterr().err
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["translate", "--from", "native", "--to", "xarf", str(infile), "-o", str(out)]) == 0
+    files = sorted(out.iterdir())
+    assert len(files) == len(case.items) > 1  # type: ignore[attr-defined]
+    for f in files:
+        data = f.read_bytes()
+        assert data.count(b"\n") == 0 and data.startswith(b"{")  # one JSON document, not JSON Lines
+
+
+@pytest.mark.parametrize(("target", "suffix"), [("xarf", ".json"), ("iodef", ".xml"), ("stix", ".json")])
+def test_judge_py_accepts_every_file_translate_writes_as_written(
+    target: str, suffix: str, tmp_path: Path
+) -> None:
+    """Generated cases (several items each; for X-ARF the categories it carries) through the command, then
+    ../shared/formats/judge.py on every file it wrote, unchanged, in one batch (judge.py takes about a second
+    per STIX bundle, so fewer of those; the in-process judges in tests/adapters take 1,000)."""
+    from hotline_gateway.sim.samples import generate_cases as generate
+    from tests.adapters.judge import judge_files
+
+    cases = [c for c in generate(120, seed=54) if target != "xarf" or c.category in (Category.CSAM, Category.CSEM)]
+    cases = cases[:12] if target == "stix" else cases[:25]
+    infile = tmp_path / "cases.jsonl"
+    infile.write_bytes(b"".join(registry.get("native").encode(c) + b"\n" for c in cases))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["translate", "--from", "native", "--to", target, str(infile), "-o", str(out)]) == 0
+    files = sorted(out.iterdir())
+    expected = sum(len(c.items) for c in cases) if target == "xarf" else len(cases)
+    assert len(files) == expected and all(f.suffix == suffix for f in files)
+    assert judge_files(target, files) == []

@@ -158,11 +158,18 @@ def _header(obj: object) -> str:
         f"{_header({'alg': 'EdDSA'})}..c2ln",  # no kid, and none given
         "é..c2ln",
         f"{_header({'alg': 'EdDSA', 'kid': 'FR-PDC-1', 'b64': False, 'crit': ['b64']})}..c2ln",
+        f"{_header({'alg': 'EdDSA', 'kid': 'FR-PDC-1', 'exp': 1})}..c2ln",  # not a registered JWS member
+        f"{_header({'alg': 'EdDSA', 'kid': 'FR-PDC-1', 'typ': 7})}..c2ln",  # registered, wrong type
+        f"{_header({'alg': 'EdDSA', 'kid': 'FR-PDC-1', 'jku': 'ftp://x.test/'})}..c2ln",
+        f"{_header({'alg': 'EdDSA', 'kid': 'F' * 400})}..c2ln",  # header segment over 512 bytes
+        f"{_header({'alg': 'EdDSA', 'kid': 'FR-PDC-1'})}..{'A' * 1100}",  # signature segment over 1024 bytes
+        f"{_header({'alg': 'EdDSA', 'kid': 'FR-PDC-1'})}=..c2ln",  # padded header
     ],
     ids=[
         "empty", "one-part", "two-parts", "four-parts", "attached", "bad-base64", "not-json", "not-object", "no-alg",
         "alg-hs256", "alg-none", "alg-ed25519", "kid-not-string", "no-kid", "non-ascii",
-        "unencoded-payload-extension",
+        "unencoded-payload-extension", "unregistered-member", "member-wrong-type", "jku-not-http",
+        "header-too-long", "signature-too-long", "padded-header",
     ],
 )
 def test_malformed_jws_raises_malformed_signature(keydir: Path, now: datetime, token: str) -> None:

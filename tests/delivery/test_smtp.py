@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pytest
 import tomli_w
 
@@ -110,3 +111,34 @@ async def test_no_abuse_contact_for_the_host_is_a_permanent_failure_saying_so(ri
     bare = dataclasses.replace(partner, options={})
     [outcome] = await rig.transport.send(bare, [rig.delivery()])
     assert isinstance(outcome.error, PermanentDeliveryError) and outcome.error.code == "no_abuse_contact"
+
+
+async def test_an_x_arf_notice_about_several_addresses_carries_one_report_and_one_signature_each(rig: Rig) -> None:
+    """X-ARF has one report per document: the mail attaches each report with the detached JWS of its bytes,
+    and every attachment is a document the official schema accepts as it is."""
+    from hotline_gateway.core.model import Category
+    from tests.adapters import official
+
+    case = next(c for c in cases_hosted_in("FR", 40) if len(c.items) >= 3)
+    case.category = Category.CSAM
+    body = registry.get("xarf").encode(case)
+    now = time.time()
+    d = Delivery(message_id=str(uuid.uuid4()), case_id=str(case.case_id), partner="HOST-OVH", format="xarf",
+                 transport="smtp", message_type="case.notify", payload=body, payload_sha256=payload_digest(body),
+                 signature=sign_payload(body, rig.keyring.signing_key), created_at=now, next_attempt_at=now,
+                 deadline_at=now + 60)
+    [outcome] = await rig.transport.send(rig.config.partner("HOST-OVH"), [d])
+    assert outcome.error is None
+    [mail] = rig.mail.received
+    parts: dict[str, bytes] = {}
+    for part in mail.iter_attachments():
+        content = part.get_payload(decode=True)
+        assert isinstance(content, bytes)
+        parts[str(part.get_filename())] = content
+    reports = sorted(n for n in parts if not n.endswith(".jws"))
+    assert len(reports) == len(case.items) and sorted(parts) == sorted([*reports, *(f"{n}.jws" for n in reports)])
+    keys = KeyDirectory.load(rig.keys_dir)
+    for name in reports:
+        verify_detached(parts[name], parts[f"{name}.jws"].decode(), keys)
+        assert official.xarf_errors(orjson.loads(parts[name])) == []
+    assert sorted(orjson.loads(parts[n])["url"] for n in reports) == sorted(i.url for i in case.items)

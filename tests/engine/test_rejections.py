@@ -15,6 +15,7 @@ from hotline_gateway.api.state import SERVICES
 from hotline_gateway.crypto.httpsig import Request, verify_response
 from hotline_gateway.crypto.keydir import KeyDirectory, generate
 from hotline_gateway.service import RunningGateway
+from hotline_gateway.sim.demo import wait_settled
 from tests.engine.federation import cases_hosted_in, message, signed_post, signing_key
 
 Fed = dict[str, RunningGateway]
@@ -225,6 +226,7 @@ async def test_resent_message_id_returns_the_original_receipt_and_is_stored_once
     async with aiohttp.ClientSession() as s:
         status, _, first = await signed_post(s, url, body, key)
         assert status == 202
+        await wait_settled(fr, 10)  # FR routes the case on to its police, whose delivery adds an audit entry
         after_first = await counts(fr)
         status, _, second = await signed_post(s, url, body, key)  # same message id, fresh signature and nonce
         assert status == 202

@@ -113,10 +113,13 @@ async def test_smtp_outage_then_recovery_delivers_each_notice_once_and_starts_th
             fr_keys = KeyDirectory.load(fed_paths["FR-PDC"].parent / "keys")
             reports: list[bytes] = []
             for m in mail.received:
-                report, signature = [part.get_payload(decode=True) for part in m.iter_attachments()]
-                assert isinstance(report, bytes) and isinstance(signature, bytes)
-                assert verify_detached(report, signature.decode(), fr_keys) == fr_keys.active_signing_key().kid
-                reports += report.splitlines()
+                parts = {str(p.get_filename()): p.get_payload(decode=True) for p in m.iter_attachments()}
+                for name in (n for n in parts if not n.endswith(".jws")):
+                    report, signature = parts[name], parts[f"{name}.jws"]
+                    assert isinstance(report, bytes) and isinstance(signature, bytes)
+                    assert verify_detached(report, signature.decode(), fr_keys) == fr_keys.active_signing_key().kid
+                    reports.append(report)  # each attachment as it is: one X-ARF document, never split here
+            assert len(reports) == sum(len(c.items) for c in cases)
             assert judge("xarf", reports, tmp_path, ".json") == []
             personal = [v for c in cases for v in (c.reporter.name, c.reporter.email, c.reporter.phone) if v]
             assert personal and not [v for v in personal if v.encode() in raw]

@@ -127,11 +127,12 @@ async def _commit_one(conn: Conn, intake: Intake) -> tuple[IntakeResult, list[Au
             await cur.executemany(
                 "INSERT INTO deliveries (message_id, case_id, partner, format, transport, message_type,"
                 " payload_sha256, state, attempts, created_at, next_attempt_at, deadline_at, last_error, receipt,"
-                " delivered_at, item_ids, carries_reporter)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " delivered_at, item_ids, carries_reporter, taxii_indexed)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
                   d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error,
-                  d.receipt, d.delivered_at, orjson.dumps(d.item_ids).decode(), d.carries_reporter) for d in kept])
+                  d.receipt, d.delivered_at, orjson.dumps(d.item_ids).decode(), d.carries_reporter,
+                  d.transport != "taxii") for d in kept])
     audit: list[AuditEntry] = []
     for entry in intake.audit:
         if entry.case_id in skipped:

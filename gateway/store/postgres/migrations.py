@@ -156,6 +156,40 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN carries_reporter boolean NOT NULL DEFAULT false;
     ALTER TABLE cases ADD COLUMN closed_at double precision;
     """,
+    # 3: TAXII 2.1 collections (``taxii.py``): each partner's STIX outbox indexed object by object, with the
+    # time it was added and its version as integer microseconds; which deliveries are indexed (a flag,
+    # not a watermark: several nodes commit rows in another order than they numbered them); how far each
+    # partner's collection got in time; the status resources of "add objects".
+    """
+    CREATE TABLE taxii_objects (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        partner text NOT NULL,
+        object_id text NOT NULL,
+        type text NOT NULL,
+        spec_version text NOT NULL,
+        version text NOT NULL,
+        version_us bigint NOT NULL,
+        added_us bigint NOT NULL,
+        message_id text NOT NULL,
+        object bytea NOT NULL,
+        UNIQUE (partner, object_id, version_us)
+    );
+    CREATE INDEX taxii_objects_added ON taxii_objects (partner, added_us, seq);
+    CREATE INDEX taxii_objects_object ON taxii_objects (partner, object_id, version_us);
+    CREATE TABLE taxii_indexed (
+        partner text PRIMARY KEY,
+        last_added_us bigint NOT NULL
+    );
+    CREATE TABLE taxii_status (
+        id text PRIMARY KEY,
+        partner text NOT NULL,
+        created_at double precision NOT NULL,
+        doc bytea NOT NULL
+    );
+    ALTER TABLE deliveries ADD COLUMN taxii_indexed boolean NOT NULL DEFAULT false;
+    UPDATE deliveries SET taxii_indexed = true WHERE transport != 'taxii';
+    CREATE INDEX deliveries_taxii_pending ON deliveries (partner, row_id) WHERE NOT taxii_indexed;
+    """,
 ]
 
 

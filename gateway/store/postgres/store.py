@@ -31,7 +31,8 @@ from hotline_gateway.store.postgres.outbox import OutboxOps
 from hotline_gateway.store.postgres.report import ReportOps
 from hotline_gateway.store.postgres.retention import RetentionOps
 from hotline_gateway.store.postgres.sessions import SessionOps
+from hotline_gateway.store.postgres.taxii import TaxiiOps
 
 
-class PostgresStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps):
+class PostgresStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps, TaxiiOps):
     """Open with ``await PostgresStore.open(url, gateway=..., node=...)``; close with ``close()``."""

@@ -193,6 +193,38 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN carries_reporter INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE cases ADD COLUMN closed_at REAL;
     """,
+    # 9: TAXII 2.1. Each partner's collection as an index of the STIX objects in its outbox: one row per object
+    # version, with the time it was added to the collection and its version as integer microseconds, the one
+    # representation both stored and compared (added_after, match[version]); seq orders objects added in the
+    # same microsecond. taxii_indexed is how far each partner's outbox has been indexed (delivery rowid);
+    # taxii_status keeps the status resources of "add objects".
+    """
+    CREATE TABLE taxii_objects (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        partner TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        spec_version TEXT NOT NULL,
+        version TEXT NOT NULL,
+        version_us INTEGER NOT NULL,
+        added_us INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        object BLOB NOT NULL,
+        UNIQUE (partner, object_id, version_us)
+    );
+    CREATE INDEX taxii_objects_added ON taxii_objects(partner, added_us, seq);
+    CREATE TABLE taxii_indexed (
+        partner TEXT PRIMARY KEY,
+        last_rowid INTEGER NOT NULL,
+        last_added_us INTEGER NOT NULL
+    );
+    CREATE TABLE taxii_status (
+        id TEXT PRIMARY KEY,
+        partner TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        doc BLOB NOT NULL
+    );
+    """,
 ]
 
 

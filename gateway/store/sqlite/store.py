@@ -19,7 +19,8 @@ from hotline_gateway.store.sqlite.outbox import OutboxOps
 from hotline_gateway.store.sqlite.report import ReportOps
 from hotline_gateway.store.sqlite.retention import RetentionOps
 from hotline_gateway.store.sqlite.sessions import SessionOps
+from hotline_gateway.store.sqlite.taxii import TaxiiOps
 
 
-class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps):
+class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps, TaxiiOps):
     """Durable store on one SQLite file. Open with ``await SqliteStore.open(path)``; close with ``close()``."""

@@ -56,12 +56,6 @@ def test_rfc7970_minimal_example_has_no_content_items_and_says_so() -> None:
         IODEF.decode(MINIMAL.read_bytes())
 
 
-def test_rfc7970_campaign_example_lists_only_domain_names_so_it_has_no_content_items() -> None:
-    """Its one indicator is a BulkObservable of C2 domain names (ext-type fqdn): no URL, no hash."""
-    with pytest.raises(DecodeError, match="no content items"):
-        IODEF.decode(CAMPAIGN.read_bytes())
-
-
 def campaign_with(bulk_type: bytes, values: list[bytes]) -> bytes:
     text = CAMPAIGN.read_bytes()
     start, end = text.index(b"<iodef:BulkObservableList>"), text.index(b"</iodef:BulkObservableList>")
