@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from hotline_gateway.api import actions, cases, health, messages, openapi, status_page, taxii
+from hotline_gateway.api import lifecycle as lifecycle_api
 from hotline_gateway.api.problems import Handler, problems_middleware
 from hotline_gateway.api.state import CONFIG, SERVICES, WORKER, Services
 from hotline_gateway.config import Config
@@ -28,6 +29,7 @@ from hotline_gateway.pipeline.checkpoints import Checkpointer
 from hotline_gateway.pipeline.deliver import DeliveryWorker
 from hotline_gateway.pipeline.housekeeping import Housekeeping
 from hotline_gateway.pipeline.leadership import Leadership
+from hotline_gateway.pipeline.lifecycle import Lifecycle
 from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.poll import WorkQueuePoller
 from hotline_gateway.pipeline.receive import Receiver
@@ -91,11 +93,13 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     cpu = CpuPool(config.limits.cpu_workers)
     verifier = InboundVerifier(config, partner_keys, store)
     acceptor = Acceptor(config, store, keyring, worker.wake, await store.reporter_index_secret())
+    lifecycle = Lifecycle(config, store, keyring, cpu, worker.wake)
     app[WORKER] = worker
     app[SERVICES] = Services(
         config=config, store=store, keyring=keyring, partner_keys=partner_keys, verifier=verifier,
-        acceptor=acceptor, receiver=Receiver(config, store, verifier, keyring, partner_keys, acceptor, cpu),
-        metrics=metrics, cpu=cpu, checkpointer=checkpointer, leadership=leadership,
+        acceptor=acceptor,
+        receiver=Receiver(config, store, verifier, keyring, partner_keys, acceptor, cpu, lifecycle),
+        metrics=metrics, cpu=cpu, checkpointer=checkpointer, leadership=leadership, lifecycle=lifecycle,
     )
     await worker.start()
     housekeeping = Housekeeping(config, store, leading)
@@ -125,6 +129,8 @@ def make_app(config: Config) -> web.Application:
     app.router.add_post("/v1/cases", cases.post_cases)
     app.router.add_get("/v1/cases/{case_id}", cases.get_case)
     app.router.add_post("/v1/cases/{case_id}/actions", actions.post_actions)
+    app.router.add_post("/v1/cases/{case_id}/retract", lifecycle_api.post_retract)
+    app.router.add_post("/v1/cases/{case_id}/correct", lifecycle_api.post_correct)
     app.router.add_get("/.well-known/hotline-gateway/keys", health.jwks)
     taxii.add_routes(app)
     status_page.add_routes(app)

@@ -44,6 +44,8 @@ class DeliverySettings:
     #: PostgreSQL store: how long a node's claim on a delivery stands before another node may take it over
     #: (a node that died mid-send); longer than a batch can take to send (``timeout_s`` per attempt)
     claim_lease_s: float = 120.0
+    #: a retraction or correction not acknowledged this long after it was queued is overdue
+    retraction_ack_s: float = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)

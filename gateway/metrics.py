@@ -9,6 +9,7 @@ share one loop, so a GC pause or CPU work on it delays them all, and this is whe
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Iterable
@@ -44,14 +45,20 @@ class Metrics:
                                    registry=self.registry)
         self.leader = Gauge("hotline_leader", "1 on the node that runs the singletons (work-queue poller, "
                             "checkpoint signer, housekeeping), else 0", registry=self.registry)
+        self.lifecycle_overdue = Gauge("hotline_lifecycle_overdue", "Retractions and corrections no destination has "
+                                       "acknowledged within [delivery] retraction_ack_s", ["partner"],
+                                       registry=self.registry)
         self.loop_lag = Histogram("hotline_loop_lag_seconds", "How late the event loop woke a timer: GC pauses and "
                                   "CPU work on the loop delay every request and delivery by this much",
                                   registry=self.registry, buckets=LOOP_LAG_BUCKETS)
 
-    async def render(self, store: Store, partners: Iterable[str] = ()) -> bytes:
+    async def render(self, store: Store, partners: Iterable[str] = (), *, ack_s: float = 24 * 3600) -> bytes:
         """The text exposition; every configured partner has its gauges, at 0 before any traffic."""
         now = time.time()
         stats = await store.partner_status()
+        overdue = collections.Counter(d.partner for d in await store.lifecycle_unacknowledged(now - ack_s))
+        for partner in sorted(set(partners) | set(stats) | set(overdue)):
+            self.lifecycle_overdue.labels(partner).set(overdue.get(partner, 0))
         for partner in sorted(set(partners) | set(stats)):
             st = stats.get(partner) or PartnerStatus(partner)
             self.queued.labels(partner).set(st.queued)

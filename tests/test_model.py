@@ -99,6 +99,7 @@ _INLINE = {
     "ReporterKind": ("Reporter", "kind"),
     "CustodyEvent": ("CustodyEntry", "event"),
     "MessageType": ("Message", "type"),
+    "LifecycleKind": ("Lifecycle", "kind"),
 }
 
 

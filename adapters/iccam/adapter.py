@@ -50,6 +50,9 @@ class IccamAdapter:
     media_type = "application/vnd.hotline-gateway.iccam-report+json"
     schema_path: Path | None = SCHEMA
     carries = CARRIES
+    #: a retraction or correction is the report again with the change applied (the transport posts the
+    #: changed assessments and the retraction's action to the network's report)
+    states_lifecycle = True
 
     def __init__(self) -> None:
         self._validator = SchemaValidator.from_file(SCHEMA)

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from hotline_gateway.adapters.iccam.fields import FLAGS, HASH_ALGOS, HEX_ALGOS, ID_NAMESPACE
+from hotline_gateway.adapters.iccam.fields import FLAGS, HASH_ALGOS, HEX_ALGOS, ID_NAMESPACE, RETRACTED_PREFIX
 from hotline_gateway.adapters.iccam.mapping import ValueLists
 from hotline_gateway.adapters.values import stable_uuid
 from hotline_gateway.core.errors import DecodeError
@@ -123,10 +123,7 @@ def _item(r: _Reader, u: dict[str, Any], scope: str, i: int) -> Item:
         flags=[flag for flag, key in FLAGS.items() if a.get(key) is True],
         hashes=[_hash(h) for h in u.get("hashes", [])],
         hosting=_hosting(r, u, at),
-        actions=[Action(type=ActionType(r.code("actionType", x["actionType"], (*at, "actions", j, "actionType"))),
-                        at=r.time(x["actionDate"], (*at, "actions", j, "actionDate")),
-                        by=x.get("actioningAnalystName"), reason=x.get("reasonText"))
-                 for j, x in enumerate(u.get("actions", []))],
+        actions=[_action(r, x, (*at, "actions", j)) for j, x in enumerate(u.get("actions", []))],
     )
     if "contentType" in u:  # ICCAM's coarse media/website: checked against the table, finer mediaType wins
         r.code("contentType", u["contentType"], (*at, "contentType"))
@@ -147,3 +144,13 @@ def _hosting(r: _Reader, u: dict[str, Any], at: tuple[str | int, ...]) -> Hostin
                       is_cdn=org.get("isContentDeliveryNetwork"))
     known = (hosting.ip, hosting.asn, hosting.organisation, hosting.isp, hosting.country, hosting.is_cdn)
     return hosting if any(v is not None for v in known) else None
+
+
+def _action(r: _Reader, x: dict[str, Any], at: tuple[str | int, ...]) -> Action:
+    """An action; a "not illegal" one whose reason says it stands for a retraction is read as one."""
+    kind = ActionType(r.code("actionType", x["actionType"], (*at, "actionType")))
+    reason = x.get("reasonText")
+    if kind is ActionType.NOT_ILLEGAL and isinstance(reason, str) and reason.startswith(RETRACTED_PREFIX):
+        kind, reason = ActionType.RETRACTED, reason[len(RETRACTED_PREFIX):] or None
+    return Action(type=kind, at=r.time(x["actionDate"], (*at, "actionDate")), by=x.get("actioningAnalystName"),
+                  reason=reason)

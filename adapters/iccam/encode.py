@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline_gateway.adapters.iccam.fields import CONTENT_KIND, FLAGS, HASH_TYPES
+from hotline_gateway.adapters.iccam.fields import CONTENT_KIND, FLAGS, HASH_TYPES, RETRACTED_PREFIX
 from hotline_gateway.adapters.iccam.mapping import ValueLists
-from hotline_gateway.core.model import Action, Case, Hosting, Item
+from hotline_gateway.core.model import Action, ActionType, Case, Hosting, Item
 from hotline_gateway.core.timefmt import format_timestamp
 
 
@@ -59,5 +59,11 @@ def _hosting(url: dict[str, Any], h: Hosting) -> None:
 
 
 def _action(action: Action, lists: ValueLists) -> dict[str, Any]:
+    # ICCAM has no retraction: an item its originator took back carries a "not illegal" action (no one acts
+    # on it any more) whose reason starts "retracted: ", which our decoder reads back as a retraction.
+    if action.type is ActionType.RETRACTED:
+        return _put({"actionType": lists.code("actionType", ActionType.NOT_ILLEGAL),
+                     "actionDate": format_timestamp(action.at)}, actioningAnalystName=action.by,
+                    reasonText=f"{RETRACTED_PREFIX}{action.reason or ''}"[:1000])
     return _put({"actionType": lists.code("actionType", action.type), "actionDate": format_timestamp(action.at)},
                 actioningAnalystName=action.by, reasonText=action.reason)

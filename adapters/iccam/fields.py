@@ -21,3 +21,6 @@ CONTENT_KIND = {ContentType.IMAGE: "media", ContentType.VIDEO: "media", ContentT
 
 #: namespace of the case and item ids made from another hotline's (non-UUID) references
 ID_NAMESPACE = uuid.UUID("3d0c8f7e-41a2-4f6b-9c1e-7a5b2e9d4c10")
+
+#: how the reason of a "not illegal" action starts when it stands for a retraction (ICCAM has none)
+RETRACTED_PREFIX = "retracted: "

@@ -30,6 +30,9 @@ class IodefAdapter:
     media_type = "application/xml"
     schema_path: Path | None = None
     carries = CARRIES
+    #: a retraction or correction is the case again with the change applied: its History says what was
+    #: retracted or corrected, when and why, with the Incident's status
+    states_lifecycle = True
 
     def encode(self, case: Case) -> bytes:
         return encode_case(case)

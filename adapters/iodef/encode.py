@@ -24,7 +24,7 @@ from hotline_gateway.adapters.iodef.mapping import (
     XML_NS,
 )
 from hotline_gateway.core.errors import EncodeError
-from hotline_gateway.core.model import Case, Item, Reporter, ReporterKind
+from hotline_gateway.core.model import ActionType, Case, CustodyEvent, Item, Reporter, ReporterKind
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.core.xmlsafe import is_any_uri, set_attribute, set_text
 
@@ -77,10 +77,33 @@ def encode_case(case: Case) -> bytes:
     indicators = _el(incident, "IndicatorData")
     for item in case.items:
         _indicator(indicators, case.originator, item)
+    _history(incident, case)
     _extra(incident, "category", case.category.value, "category")
     if not case.reporter.identifies_someone:
         _extra(incident, "reporter_kind", case.reporter.kind.value, "reporter.kind")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+#: custody events that change what the document says (RFC 7970 History): a retraction, a correction
+LIFECYCLE = {CustodyEvent.RETRACTED: {"action": "ext-value", "ext_action": "retracted"},
+             CustodyEvent.UPDATED: {"action": "status-new-info"}}
+
+
+def _history(incident: etree._Element, case: Case) -> None:
+    """The case's retractions and corrections as HistoryItems, each with its time, who and why; a retracted
+    item is named by its URL, so a reader knows which Indicator no longer stands."""
+    entries = [c for c in case.custody if c.event in LIFECYCLE]
+    if not entries:
+        return
+    history = _el(incident, "History")
+    retracted = [i.url for i in case.items if any(a.type is ActionType.RETRACTED for a in i.actions)]
+    for entry in entries:
+        item = _el(history, "HistoryItem", **LIFECYCLE[entry.event])
+        _el(item, "DateTime", format_timestamp(entry.at))
+        text = entry.note or entry.event.value
+        if entry.event is CustodyEvent.RETRACTED and retracted:
+            text += " (" + ", ".join(retracted[:50]) + ")"
+        _el(item, "Description", f"{entry.by}: {text}"[:4000], field="custody")
 
 
 def _reporter(incident: etree._Element, reporter: Reporter) -> None:

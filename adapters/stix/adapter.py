@@ -27,6 +27,9 @@ class StixAdapter:
     media_type = "application/stix+json;version=2.1"
     schema_path: Path | None = None  # the official STIX 2.1 schemas are the judge
     carries = CARRIES
+    #: a retraction or correction is the case again with the change applied: retracted objects revoked, a
+    #: new version of each changed object (a later ``modified``)
+    states_lifecycle = True
 
     def encode(self, case: Case) -> bytes:
         return orjson.dumps(encode.bundle(case))

@@ -16,7 +16,7 @@ from typing import Any
 
 from hotline_gateway.adapters.stix import extension, ids
 from hotline_gateway.adapters.stix.markings import marking
-from hotline_gateway.core.model import Case, HashAlgo, Item
+from hotline_gateway.core.model import ActionType, Case, CaseStatus, HashAlgo, Item
 
 #: hash names from STIX's hash-algorithm vocabulary; PDQ and PhotoDNA go in our extension instead
 HASH_KEYS = {HashAlgo.MD5: "MD5", HashAlgo.SHA1: "SHA-1", HashAlgo.SHA256: "SHA-256"}
@@ -117,10 +117,16 @@ def bundle(case: Case) -> dict[str, Any]:
             held = objects.setdefault(member["id"], member)  # a URL or file several items name is one observable
             if held is not member and "extensions" in member:
                 _merge_extension(held, member)
+            if held is not member and "hashes" in member:
+                # STIX derives a file's id from its preferred hash only, so two items naming the same MD5
+                # are one file object: it carries every digest either item gave
+                held["hashes"] = {**member["hashes"], **held["hashes"]}
         group: dict[str, Any] = {"type": "observed-data", "id": ids.sdo("observed-data", item.item_id), **common,
                  "first_observed": created, "last_observed": created, "number_observed": 1,
                  "object_refs": list(dict.fromkeys(m["id"] for m in members)), "labels": item_labels(item),
                  "external_references": [{"source_name": OUR_LABEL, "external_id": str(item.item_id)}]}
+        if any(a.type is ActionType.RETRACTED for a in item.actions):
+            group["revoked"] = True  # its originator took it back (STIX 2.1 §3.2: no further versions)
         objects[group["id"]] = group
         groups.append(group["id"])
     report: dict[str, Any] = {
@@ -132,5 +138,7 @@ def bundle(case: Case) -> dict[str, Any]:
     }
     if case.explanation:
         report["description"] = case.explanation
+    if case.status is CaseStatus.RETRACTED:
+        report["revoked"] = True
     objects[report["id"]] = report
     return {"type": "bundle", "id": ids.named("bundle", str(case.case_id)), "objects": list(objects.values())}

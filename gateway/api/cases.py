@@ -9,6 +9,7 @@ conflict.
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from hotline_gateway.core.model import load_case
 from hotline_gateway.core.schema import MAX_EXPLAINED, case_validator
 from hotline_gateway.core.takedown import case_takedown
 from hotline_gateway.crypto.receipts import receipt_claims
+from hotline_gateway.pipeline.lifecycle_view import lifecycle_view
 from hotline_gateway.store.records import Intake
 
 MAX_CASES = 10_000
@@ -110,10 +112,14 @@ async def get_case(request: web.Request) -> web.Response:
         raise NotFound(f"no case {case_id}", code="case_not_found")
     info, deliveries = found
     info["deliveries"] = [
-        {"partner": d.partner, "message_id": d.message_id, "format": d.format, "transport": d.transport,
-         "state": d.state.value, "attempts": d.attempts, "last_error": d.last_error,
+        {"partner": d.partner, "message_id": d.message_id, "type": d.message_type, "format": d.format,
+         "transport": d.transport, "state": d.state.value, "attempts": d.attempts, "last_error": d.last_error,
          "receipt": receipt_claims(d.receipt) if d.receipt else None, "payload_sha256": d.payload_sha256}
         for d in deliveries
     ]
     info["takedown"] = case_takedown(info["case"])
+    svc = services(request)
+    records = await svc.store.lifecycle_records(case_id)
+    if records:
+        info["lifecycle"] = lifecycle_view(records, deliveries, time.time(), svc.config.delivery.retraction_ack_s)
     return web.Response(body=orjson.dumps(info), content_type="application/json")

@@ -62,5 +62,5 @@ async def metrics(request: web.Request) -> web.Response:
     key = svc.keyring.signing_key
     svc.metrics.key_not_after.set(svc.keyring.keys.entry(key.kid).not_after.timestamp())
     svc.metrics.leader.set(1 if svc.leadership.leading else 0)
-    body = await svc.metrics.render(svc.store, svc.config.partners)
+    body = await svc.metrics.render(svc.store, svc.config.partners, ack_s=svc.config.delivery.retraction_ack_s)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -87,6 +87,13 @@ def document() -> dict[str, Any]:
                                                 "properties": {"case_id": {"type": "string"},
                                                                "new": {"type": "boolean"}}}},
         "deliveries": {"type": "integer"}}}
+    schemas["Changed"] = {"type": "object", "required": ["notice_id", "case_id", "kind", "reason", "item_ids",
+                                                        "queued_for", "cancelled"], "properties": {
+        "notice_id": {"type": "string"}, "case_id": {"type": "string"}, "kind": {"enum": ["retract", "correct"]},
+        "reason": {"$ref": "#/components/schemas/RetractReason"}, "item_ids": {"type": "array"},
+        "queued_for": {"type": "array", "items": {"type": "string"}},
+        "cancelled": {"type": "array", "items": {"type": "object"}},
+        "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}}}}
     action = canonical["$defs"]["Action"]
     item_action = _refs({**action, "properties": {**action["properties"], "item_id": {"$ref": "#/$defs/Uuid"}},
                          "required": [*action["required"], "item_id"]})
@@ -132,6 +139,22 @@ def document() -> dict[str, Any]:
             "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/ActionsRequest"})},
             "responses": {"200": {"description": "recorded; time to removal per item", **_json({"type": "object"})},
                           **_problems(400, 401, 404, 413, 415, 422, 503)}}},
+        "/v1/cases/{case_id}/retract": {"post": {
+            "summary": "Take back a case we originated (or listed items) from every destination, with a reason code",
+            "security": bearer, "parameters": case_id,
+            "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/RetractRequest"})},
+            "responses": {"202": {"description": "committed: per destination, the retraction queued or the unsent "
+                                                 "messages cancelled",
+                                  **_json({"$ref": "#/components/schemas/Changed"})},
+                          **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503)}}},
+        "/v1/cases/{case_id}/correct": {"post": {
+            "summary": "Send a corrected version of a case we originated to every destination, naming what changed",
+            "security": bearer, "parameters": case_id,
+            "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/CorrectRequest"})},
+            "responses": {"202": {"description": "committed: the changes, and per destination the correction "
+                                                 "queued or the unsent messages replaced",
+                                  **_json({"$ref": "#/components/schemas/Changed"})},
+                          **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503)}}},
         "/.well-known/hotline-gateway/keys": {"get": {
             "summary": "Our public keys (JWKS, OKP Ed25519) with validity windows",
             "responses": {"200": {"description": "JWKS", **_json({"type": "object", "required": ["keys"]},

@@ -10,6 +10,7 @@ says cross-site, or whose Origin is not this gateway's, is refused with 403.
 from __future__ import annotations
 
 import hmac
+import time
 from datetime import UTC, datetime
 from html import escape
 
@@ -99,6 +100,11 @@ async def status(request: web.Request) -> web.StreamResponse:
         f"<form method='post' action='/status/requeue'><input type='hidden' name='csrf' value='{escape(csrf)}'>"
         f"<input type='hidden' name='message_id' value='{escape(d.message_id)}'>"
         f"<button type='submit'>Requeue</button></form></td></tr>" for d in dead)
+    late = await svc.store.lifecycle_unacknowledged(time.time() - svc.config.delivery.retraction_ack_s)
+    late_rows = "".join(
+        f"<tr><td>{escape(d.partner)}</td><td>{escape(d.case_id)}</td><td>{escape(d.message_type)}</td>"
+        f"<td>{escape(d.state.value)}</td><td>{escape(_when(d.created_at))}</td>"
+        f"<td class='reason'>{escape(d.last_error or '')}</td></tr>" for d in late)
     audit = "".join(f"<tr><td>{a['seq']}</td><td>{escape(a['at'])}</td><td>{escape(a['kind'])}</td>"
                     f"<td>{escape(a['partner'] or '')}</td><td>{escape(a['message_id'] or '')}</td>"
                     f"<td>{escape(a['case_id'] or '')}</td></tr>"
@@ -120,6 +126,9 @@ async def status(request: web.Request) -> web.StreamResponse:
             "<th>in flight</th><th>delivered</th><th>dead</th><th>last error</th></tr>" + "".join(rows) + "</table>"
             + f"<h2>Dead letters ({len(dead)})</h2><table id='dead'><tr><th>partner</th><th>message</th><th>case</th>"
             "<th>attempts</th><th>reason</th><th></th></tr>" + dead_rows + "</table>"
+            + f"<h2>Retractions and corrections overdue ({len(late)})</h2><table id='overdue'><tr><th>partner</th>"
+            "<th>case</th><th>type</th><th>state</th><th>queued at</th><th>last error</th></tr>" + late_rows
+            + "</table>"
             + "<h2>Recent audit entries</h2><table id='audit'><tr><th>#</th><th>at</th><th>event</th><th>partner</th>"
             "<th>message</th><th>case</th></tr>" + audit + "</table>"
             + "<h2>Keys</h2><table id='keys'><tr><th>owner</th><th>key id</th><th>valid until</th></tr>"

@@ -155,11 +155,14 @@ async def with_store(config_file: str) -> tuple[config_mod.Config, Store]:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from hotline_gateway.pipeline.lifecycle_view import overdue
+
     async def go() -> int:
         config, store = await with_store(args.config)
         try:
             stats = await store.partner_status()
             circuits = await store.circuits()
+            unacknowledged = await store.lifecycle_unacknowledged(time.time() - config.delivery.retraction_ack_s)
         finally:
             await store.close()
         now = time.time()
@@ -174,8 +177,14 @@ def run_status(args: argparse.Namespace) -> int:
             })
         rows = [[str(d["partner"]), str(d["queued"]), str(d["in_flight"]), str(d["delivered"]), str(d["dead"]),
                  str(d["circuit"]), str(d["last_error"] or "")[:60]] for d in data]
-        emit(args, {"gateway": config.id, "partners": data},
-             table(rows, ["partner", "queued", "in flight", "delivered", "dead", "circuit", "last error"]))
+        late = overdue(unacknowledged)
+        text = table(rows, ["partner", "queued", "in flight", "delivered", "dead", "circuit", "last error"])
+        if late:
+            text += (f"\n\n{len(late)} retraction(s)/correction(s) overdue (not acknowledged within "
+                     f"{config.delivery.retraction_ack_s:g} s):\n")
+            text += table([[d["case_id"], d["partner"], d["type"], d["state"], d["since"]] for d in late],
+                          ["case", "partner", "type", "state", "queued at"])
+        emit(args, {"gateway": config.id, "partners": data, "lifecycle_overdue": late}, text)
         return 0
 
     return asyncio.run(go())

@@ -29,6 +29,7 @@ def _modules() -> list[ModuleType]:
         cmd_formats,
         cmd_import,
         cmd_keys,
+        cmd_lifecycle,
         cmd_operator,
         cmd_report,
         cmd_retention,
@@ -38,8 +39,8 @@ def _modules() -> list[ModuleType]:
         cmd_sign,
     )
 
-    return [cmd_demo, cmd_service, cmd_operator, cmd_doctor, cmd_backup, cmd_retention, cmd_route, cmd_import,
-            cmd_report, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
+    return [cmd_demo, cmd_service, cmd_operator, cmd_doctor, cmd_backup, cmd_retention, cmd_lifecycle, cmd_route,
+            cmd_import, cmd_report, cmd_keys, cmd_sign, cmd_formats, cmd_sample]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@
     │   │   └── InsecureKeyFile       a private key readable by group or world
     │   ├── InsecureFile              a store (or other private file) readable by group or world
     │   ├── PayloadTooLarge (413) / UnsupportedMediaType (415) / NotAcceptable (406) / MediaRefused (422)
-    │   └── EncodeError               the target format cannot carry this case (exit 1)
+    │   ├── EncodeError               the target format cannot carry this case (exit 1)
+    │   └── Conflict (409)            contradicts what is stored (an item already retracted)
     ├── NotAuthorised (403)           authenticated, but this party may not do this
     ├── VerificationError             provenance could not be proven (401 unless noted)
     │   ├── UnknownKey / KeyNotYetValid / KeyExpired
@@ -20,7 +21,9 @@
     │   ├── TransientDeliveryError    retry later (network down, 5xx, 429)
     │   │   └── Congested             429, 503 or a timeout: fewer batches in flight
     │   └── PermanentDeliveryError    retrying cannot help: dead-letter with the reason
-    └── StoreError                    the durable store failed
+    ├── StoreError                    the durable store failed
+    │   └── LifecycleRace             a retraction planned from a state that changed: plan again
+    └── NotFound (404)
 Verification raises; nothing in the gateway answers "is it valid?" with a bool.
 """
 
@@ -212,3 +215,17 @@ class StoreError(GatewayError):
 class NotFound(GatewayError):
     code = "not_found"
     http_status = 404
+
+
+class LifecycleRace(StoreError):
+    """A retraction or correction was planned from a state that changed before it could be committed (the
+    case was updated, or a message it meant to cancel was claimed): nothing was written; plan again."""
+
+    code = "lifecycle_race"
+
+
+class Conflict(BadInput):
+    """The request contradicts what is stored (an item already retracted, a correction that changes nothing)."""
+
+    code = "conflict"
+    http_status = 409

@@ -133,6 +133,8 @@ class ActionType(StrEnum):
     CONTENT_UNAVAILABLE = "content_unavailable"
     MOVED = "moved"
     NOT_ILLEGAL = "not_illegal"
+    #: the originator took the item back (``core.lifecycle``); the action's reason says why
+    RETRACTED = "retracted"
 
 
 class Flag(StrEnum):
@@ -214,7 +216,24 @@ class MessageType(StrEnum):
     NOTIFY = "case.notify"
     UPDATE = "case.update"
     RETRACT = "case.retract"
+    CORRECT = "case.correct"
     RECEIPT = "receipt"
+
+
+class RetractReason(StrEnum):
+    """Why a case or items are taken back or corrected (``core.lifecycle``)."""
+
+    NOT_ILLEGAL = "not_illegal"
+    WRONG_URL = "wrong_url"
+    DUPLICATE = "duplicate"
+    LAW_ENFORCEMENT_REQUEST = "law_enforcement_request"
+    ASSESSMENT_CHANGED = "assessment_changed"
+    OTHER = "other"
+
+
+class LifecycleKind(StrEnum):
+    RETRACT = "retract"
+    CORRECT = "correct"
 
 
 class Hash(Struct):

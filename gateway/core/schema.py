@@ -120,6 +120,22 @@ def validate_case(case: Case, *, source: str | None = None) -> dict[str, Any]:
 
 
 @functools.cache
+def lifecycle_validator() -> SchemaValidator:
+    """A retraction or correction as its originator sends it (``$defs/Lifecycle``)."""
+    return SchemaValidator.from_file(schema_path("case.schema.json"), definition="Lifecycle")
+
+
+@functools.cache
+def retract_request_validator() -> SchemaValidator:
+    return SchemaValidator.from_file(schema_path("case.schema.json"), definition="RetractRequest")
+
+
+@functools.cache
+def correct_request_validator() -> SchemaValidator:
+    return SchemaValidator.from_file(schema_path("case.schema.json"), definition="CorrectRequest")
+
+
+@functools.cache
 def envelope_validator() -> SchemaValidator:
     """A batch of messages as partners POST it: ``{"messages": [Message, ...]}``."""
     schema = json.loads(schema_path("case.schema.json").read_text(encoding="utf-8"))

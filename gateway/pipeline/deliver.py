@@ -26,6 +26,8 @@ from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.base import Transport
 
 log = get_logger("hotline_gateway.deliver")
+#: how long a retraction or correction waits before looking again whether the message it follows has gone
+HOLD_S = 0.5
 
 
 class DeliveryWorker:
@@ -160,14 +162,18 @@ class DeliveryWorker:
                     batch: list[Delivery]) -> bool:
         """Send one claimed batch and record the outcome; True when the partner showed congestion."""
         started = time.perf_counter()
+        # Retractions: a notice about items taken back is withdrawn, and a retraction or correction waits
+        # while an earlier message about its case is still on its way to this partner.
+        batch, _, withdrawn = await self.store.screen(batch, hold_s=HOLD_S)
         if partner.kind in NOTICE_KINDS:
-            batch, withdrawn = await self.store.withdraw_removed(batch)
-            for d in withdrawn:
-                log.info("message.withdrawn", message_id=d.message_id, case_id=d.case_id, partner=partner.id)
-                if self.metrics is not None:
-                    self.metrics.messages_out.labels(partner.id, d.format, "withdrawn").inc()
-            if not batch:
-                return False
+            batch, removed = await self.store.withdraw_removed(batch)
+            withdrawn += removed
+        for d in withdrawn:
+            log.info("message.withdrawn", message_id=d.message_id, case_id=d.case_id, partner=partner.id)
+            if self.metrics is not None:
+                self.metrics.messages_out.labels(partner.id, d.format, "withdrawn").inc()
+        if not batch:
+            return False
         try:
             outcomes = await transport.send(partner, batch)
         except PermanentDeliveryError as exc:

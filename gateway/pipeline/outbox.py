@@ -45,7 +45,8 @@ async def record(store: Store, outcomes: list[Outcome], settings: DeliverySettin
         notices: list[tuple[Delivery, dict[str, str]]] = []
         if notice is not None:
             action = {"type": notice.value, "at": format_timestamp(datetime.now(UTC)), "by": by}
-            notices = [(d, action) for d, _ in results]
+            # a retraction or correction is not a notice: the takedown clock is the original's
+            notices = [(d, action) for d, _ in results if d.notice_id is None]
         await store.mark_delivered(results, audit, notices)
         for o in outcomes:
             if o.receipt is not None and metrics is not None:

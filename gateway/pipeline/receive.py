@@ -29,6 +29,7 @@ from hotline_gateway.core.errors import (
     DecodeError,
     DigestMismatch,
     FieldProblem,
+    LifecycleRace,
     NotAuthorised,
     ValidationError,
 )
@@ -48,6 +49,10 @@ from hotline_gateway.pipeline.authorise import bind_to_sender
 from hotline_gateway.pipeline.checkpoints import HEADER as CHECKPOINT_HEADER
 from hotline_gateway.pipeline.checkpoints import witness
 from hotline_gateway.pipeline.decode import decode_validated
+from hotline_gateway.pipeline.lifecycle import Lifecycle
+from hotline_gateway.pipeline.lifecycle_inbound import open_notice, plan_inbound
+from hotline_gateway.pipeline.lifecycle_plan import Request as LifecycleRequest
+from hotline_gateway.pipeline.lifecycle_plan import plan as plan_change
 from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.sign import payload_digest
 from hotline_gateway.pipeline.verify import InboundVerifier, Sender
@@ -57,7 +62,11 @@ from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake
 log = get_logger("hotline_gateway.receive")
 
 #: what a partner may send us today
-ACCEPTED_TYPES = frozenset({MessageType.NOTIFY.value, MessageType.UPDATE.value})
+ACCEPTED_TYPES = frozenset({MessageType.NOTIFY.value, MessageType.UPDATE.value, MessageType.RETRACT.value,
+                            MessageType.CORRECT.value})
+LIFECYCLE_TYPES = frozenset({MessageType.RETRACT.value, MessageType.CORRECT.value})
+#: how often a batch is planned again when a retraction in it raced a lane or an update
+ATTEMPTS = 3
 
 
 class MessageIdReused(BadInput):
@@ -91,6 +100,9 @@ class Opened:
     docs: dict[str, dict[str, Any]]
     #: for ``case.update``: actions for items of cases we hold, by case id
     updates: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    #: for ``case.retract``/``case.correct``: the notice, and the change planned from it
+    notice: dict[str, Any] | None = None
+    request: LifecycleRequest | None = None
 
 
 @dataclass(slots=True)
@@ -109,9 +121,10 @@ def known_format(name: Any) -> str:
 
 class Receiver:
     def __init__(self, config: Config, store: Store, verifier: InboundVerifier, keyring: KeyRing,
-                 partner_keys: PartnerKeys, acceptor: Acceptor, cpu: CpuPool) -> None:
+                 partner_keys: PartnerKeys, acceptor: Acceptor, cpu: CpuPool, lifecycle: Lifecycle) -> None:
         self.config, self.store, self.verifier = config, store, verifier
         self.keyring, self.partner_keys, self.acceptor, self.cpu = keyring, partner_keys, acceptor, cpu
+        self.lifecycle = lifecycle
 
     async def receive(self, request: Request) -> Received:
         sender = await self.verifier.verify(method=request.method, path_qs=request.path_qs, headers=request.headers,
@@ -140,8 +153,19 @@ class Receiver:
         keys = self.partner_keys.directory(partner.id)
         opened = await self.cpu.run(_open_all, fresh_msgs, keys)
         await self._authorise(partner, opened)
-        intakes, receipts = await self.cpu.run(self._build, partner, sender, opened)
-        results = await self.acceptor.commit(intakes, nonce=sender.nonce)
+        for attempt in range(ATTEMPTS):
+            try:
+                intakes, receipts = await self.cpu.run(self._build, partner, sender, opened)
+                results = await self.acceptor.commit(intakes, nonce=sender.nonce)
+                break
+            except LifecycleRace:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                # the state moved: plan again from what is stored
+                await plan_inbound(self.lifecycle, self.store, partner.id, opened)
+        for intake, result in zip(intakes, results, strict=True):
+            for change, outcome in zip(intake.changes, result.changes, strict=True):
+                self.lifecycle.committed(change, outcome)
         for o, receipt, result in zip(opened, receipts, results, strict=True):
             if result.duplicate_of is not None:  # a concurrent request of this sender stored it first
                 _same_or_refuse(result.duplicate_of, o.msg, o.index)
@@ -153,10 +177,12 @@ class Receiver:
         return out
 
     async def _authorise(self, partner: Partner, opened: list[Opened]) -> None:
-        """Bind what the partner asserts to its identity, and allow updates only where it is involved."""
+        """Bind what the partner asserts to its identity, and allow updates, retractions and corrections only
+        where it is involved."""
         for o in opened:
             for case in bind_to_sender(o.cases, partner.id, self.config.id):
                 o.docs[str(case.case_id)] = dump_case(case)
+        await plan_inbound(self.lifecycle, self.store, partner.id, opened)
         updates = [o for o in opened if o.msg["type"] == MessageType.UPDATE.value]
         if not updates:
             return
@@ -205,6 +231,8 @@ class Receiver:
                                          docs=o.docs)
             intake.keep_first = True  # a partner's copy of a case we hold never replaces ours
             intake.updates = o.updates
+            if o.request is not None:
+                intake.changes.append(plan_change(self.config, key, o.request))
             intake.audit.insert(0, AuditEntry("message.received", message_id=msg["message_id"], partner=partner.id,
                                               payload_sha256=msg["payload_sha256"],
                                               signatures=[s["jws"] for s in msg["signatures"]],
@@ -258,8 +286,11 @@ def _open(index: int, msg: dict[str, Any], keys: KeyDirectory) -> Opened:
         raise DigestMismatch(f"{where}.payload does not match payload_sha256", code="payload_digest_mismatch")
     for sig in msg["signatures"]:
         verify_detached(payload, sig["jws"], keys, kid=sig["kid"])
+    if msg["type"] in LIFECYCLE_TYPES:
+        return Opened(index, msg, [], {}, notice=open_notice(msg, payload, where))
     try:
         decoded = decode_validated(msg["format"], payload, where=f"{where}.payload")
     except DecodeError as exc:
         raise DecodeError(exc.message, path=f"{where}.payload") from None
     return Opened(index, msg, [case for case, _ in decoded], {str(case.case_id): doc for case, doc in decoded})
+

@@ -638,6 +638,10 @@ class _Generator:
             at = self.moment(at, seconds_only)
             reason = r.choice(_REASONS[kind]) if kind in _REASONS and r.random() < 0.6 else None
             by = r.choice(_ANALYSTS) if r.random() < 0.7 else None
+            if kind is ActionType.MOVED and by is None and reason is None:
+                # now and then an item was taken back by its originator (drawn from the same numbers, so
+                # every other generated value stays as it was)
+                kind, reason = ActionType.RETRACTED, "wrong_url: the address was mistyped"
             out.append(Action(type=kind, at=at, by=by, reason=reason))
         return out
 

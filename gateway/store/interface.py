@@ -22,6 +22,7 @@ from hotline_gateway.store.records import (
     InboundRecord,
     Intake,
     IntakeResult,
+    LifecycleRecord,
     PartnerStatus,
     RetentionRow,
 )
@@ -96,6 +97,11 @@ class Store(Protocol):
 
     async def get_case(self, case_id: str) -> tuple[dict[str, Any], list[Delivery]] | None: ...
 
+    async def case_deliveries(self, case_id: str) -> list[Delivery]:
+        """Every outbound message about the case, by partner then age; a message a lane is sending now is
+        ``in_flight``."""
+        ...
+
     async def case_reporter(self, case_id: str) -> dict[str, Any] | None:
         """The sealed reporter of a case, opened; ``{"kind": ..., "erased": true}`` once its key is gone;
         None when the case had no identifying reporter."""
@@ -155,6 +161,26 @@ class Store(Protocol):
     async def transport_state(self, message_id: str) -> dict[str, Any] | None: ...
 
     async def put_transport_state(self, message_id: str, state: dict[str, Any] | None) -> None: ...
+
+    # --- retractions and corrections ---------------------------------------------------------------
+
+    async def lifecycle_records(self, case_id: str) -> list[LifecycleRecord]:
+        """The case's retractions and corrections, oldest first. (They are written by ``commit_intakes``,
+        in the transaction of the intake that carries them.)"""
+        ...
+
+    async def lifecycle_unacknowledged(self, created_before: float) -> list[Delivery]:
+        """Retractions and corrections queued before ``created_before`` that no destination has
+        acknowledged yet (queued, being sent, or dead-lettered)."""
+        ...
+
+    async def screen(self, batch: Sequence[Delivery], *, hold_s: float
+                     ) -> tuple[list[Delivery], list[Delivery], list[Delivery]]:
+        """Split a claimed batch into (send, held, withdrawn): a notice whose items were all retracted is
+        withdrawn; a retraction or correction is held ``hold_s`` while an earlier message about its case to
+        that partner is still queued, and withdrawn when nothing of the case ever reached the partner.
+        Held and withdrawn messages are released from the claim."""
+        ...
 
     # --- partners ---------------------------------------------------------------------------------
 

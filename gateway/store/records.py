@@ -98,6 +98,8 @@ class Delivery:
     #: cannot be sent once that key is erased
     carries_reporter: bool = False
     sealed_payload: bytes | None = None
+    #: a retraction or correction (``case.retract``/``case.correct``): the notice it carries
+    notice_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -117,6 +119,8 @@ class Intake:
     keep_first: bool = False
     #: actions for items of stored cases (``case.update``): case id → [(item id, action JSON)]
     updates: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    #: retractions and corrections of stored cases
+    changes: list[LifecycleChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,8 @@ class IntakeResult:
 
     fresh: list[bool]
     duplicate_of: InboundRecord | None = None
+    #: per retraction or correction of the intake, what the commit did
+    changes: list[ChangeOutcome] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -161,3 +167,65 @@ class Erasure:
     case_id: str
     sent_to: list[str]
     cancelled: int
+
+
+@dataclass(slots=True)
+class PartnerPlan:
+    """What a retraction or correction means for one partner that was sent (or was to be sent) the case.
+
+    ``cancel`` are its messages the plan found unsent (queued, or dead-lettered): the commit cancels them,
+    and raises ``LifecycleRace`` if one is no longer unsent (a lane claimed it meanwhile: plan again).
+    ``message`` is the retraction or correction in the partner's terms, queued when something may have
+    reached it; ``replacement`` carries what remains of the cancelled messages (items not retracted, or
+    the corrected version) as a fresh notice.
+    """
+
+    partner: str
+    item_ids: list[str]
+    cancel: list[str] = field(default_factory=list)
+    message: Delivery | None = None
+    replacement: Delivery | None = None
+
+
+@dataclass(slots=True)
+class LifecycleChange:
+    """A retraction or correction of a stored case, committed whole or not at all."""
+
+    notice_id: str
+    case_id: str
+    kind: str
+    #: who asked for it: ``local`` (our case system or an operator) or the partner that sent it
+    origin: str
+    reason: str
+    #: the notice as recorded (canonical JSON, ``$defs/Lifecycle``, without the case)
+    notice: bytes
+    #: the case's stored document after the change
+    doc: bytes
+    #: digest of the stored document the change was computed from: if it changed meanwhile, the commit raises
+    #: ``LifecycleRace`` and the change is computed again
+    based_on: str
+    plans: list[PartnerPlan] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOutcome:
+    notice_id: str
+    #: partners a retraction or correction was queued for
+    queued: list[str]
+    #: (partner, message id) of messages cancelled before they were sent
+    cancelled: list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleRecord:
+    """A retraction or correction as stored, with when and on whose request."""
+
+    notice_id: str
+    case_id: str
+    kind: str
+    origin: str
+    reason: str
+    notice: dict[str, Any]
+    recorded_at: float
+    message_id: str | None = None

@@ -20,8 +20,10 @@ from typing import Protocol, TypeVar
 import aiohttp
 import msgspec
 
+from hotline_gateway.adapters import registry
 from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import ConfigError, DeliveryError
+from hotline_gateway.core.lifecycle import NOTICE_FORMAT, NOTICE_MEDIA_TYPE
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
 from hotline_gateway.store.interface import Store
@@ -119,3 +121,8 @@ def resolve(partner: Partner, value: str) -> Path:
     """A path from a partner's options, relative to the config file's folder."""
     path = Path(value).expanduser()
     return path if path.is_absolute() else partner.base / path
+
+
+def media_type(fmt: str) -> str:
+    """The media type of a payload in ``fmt``: an adapter's, or a lifecycle notice's."""
+    return NOTICE_MEDIA_TYPE if fmt == NOTICE_FORMAT else registry.get(fmt).media_type

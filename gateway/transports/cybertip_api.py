@@ -109,7 +109,40 @@ class CybertipApiTransport:
                 outcomes.append(Outcome(d, error=exc))
         return outcomes
 
+    async def _take_back(self, partner: Partner, d: Delivery) -> str:
+        """A retraction or correction: the API can retract a report not yet finished, nothing more. Each report
+        we began for the case is retracted if unfinished; a filed one cannot be, and the answer says so."""
+        kind = orjson.loads(d.payload).get("kind")
+        reports: list[dict[str, str]] = []
+        for o in await self.store.case_deliveries(d.case_id):
+            if o.partner != partner.id or o.notice_id is not None:
+                continue
+            state = await self.store.transport_state(o.message_id) or {}
+            filed = orjson.loads(o.receipt).get("report_id") if o.receipt else None
+            if state.get("report_id"):
+                answer = await self._call(partner, "retract", form={"id": state["report_id"]})
+                if answer.code in (0, 5101, 5001):  # retracted now, already, or expired there
+                    await self.store.put_transport_state(o.message_id, None)
+                    reports.append({"report_id": state["report_id"], "outcome": "retracted"})
+                elif answer.code == 5102:
+                    reports.append({"report_id": state["report_id"], "outcome": "not_possible"})
+                else:
+                    raise outcome_error(partner, "retract", answer)
+            elif filed:
+                reports.append({"report_id": str(filed), "outcome": "not_possible"})
+        possible = bool(reports) and all(r["outcome"] == "retracted" for r in reports)
+        detail = ("the unfinished report was retracted" if possible else
+                  "a filed (finished) report cannot be retracted or amended through the API; tell the "
+                  "clearinghouse by its own channel" if kind == "retract" else
+                  "a filed (finished) report cannot be amended through the API")
+        log.info("cybertip.take_back", message_id=d.message_id, partner=partner.id, outcome=possible)
+        return orjson.dumps({"kind": "cybertip", "outcome": "retracted" if possible else "not_possible",
+                             "detail": detail, "reports": reports,
+                             "answered_at": format_timestamp(datetime.now(UTC))}).decode()
+
     async def _file(self, partner: Partner, d: Delivery) -> str:
+        if d.notice_id is not None:
+            return await self._take_back(partner, d)
         try:
             root = parse(d.payload, fmt="cybertip")
         except DecodeError as exc:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import orjson
 
-from hotline_gateway.adapters import registry
 from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import PermanentDeliveryError, TransientDeliveryError
 from hotline_gateway.core.files import atomic_write, private_dir
@@ -28,6 +27,7 @@ from hotline_gateway.transports.base import (
     TransportContext,
     TransportPlugin,
     TransportSettings,
+    media_type,
     resolve,
     settings,
 )
@@ -54,11 +54,11 @@ class FiledropTransport:
         return [self._one(partner, folder, d) for d in deliveries]
 
     def _one(self, partner: Partner, folder: Path, d: Delivery) -> Outcome:
-        ext = {"xarf": "json", "stix": "json", "native": "json", "dsa-notice": "json", "iccam": "json",
-               "iodef": "xml", "cybertip": "xml"}.get(d.format, "bin")
+        ext = {"xarf": "json", "stix": "json", "native": "json", "lifecycle": "json", "dsa-notice": "json",
+               "iccam": "json", "iodef": "xml", "cybertip": "xml"}.get(d.format, "bin")
         manifest = {"message_id": d.message_id, "case_id": d.case_id, "sender": self.config.id,
                     "recipient": partner.id, "type": d.message_type, "format": d.format,
-                    "media_type": registry.get(d.format).media_type, "payload": f"{d.message_id}.{ext}",
+                    "media_type": media_type(d.format), "payload": f"{d.message_id}.{ext}",
                     "payload_sha256": d.payload_sha256, "signature": f"{d.message_id}.{ext}.jws"}
         if hashlib.sha256(d.payload).hexdigest() != d.payload_sha256:
             return Outcome(d, error=PermanentDeliveryError("payload does not match its digest", code="corrupt"))

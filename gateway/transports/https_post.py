@@ -13,7 +13,6 @@ import aiohttp
 import orjson
 from multidict import CIMultiDict
 
-from hotline_gateway.adapters import registry
 from hotline_gateway.config import Partner
 from hotline_gateway.core.errors import GatewayError, TransientDeliveryError
 from hotline_gateway.crypto.digest import content_digest
@@ -21,7 +20,7 @@ from hotline_gateway.crypto.httpsig import Request, sign_request
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.answers import read_bounded, refusal, unreachable, verify_answer
-from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin
+from hotline_gateway.transports.base import HttpSettings, Outcome, TransportContext, TransportPlugin, media_type
 from hotline_gateway.transports.native_http import CHECKPOINT_HEADER
 
 COMPONENTS = ("@method", "@target-uri", "content-digest", "content-type", "idempotency-key", "jws-signature")
@@ -42,7 +41,7 @@ class HttpsPostTransport:
         assert partner.endpoint is not None
         key = self.keyring.signing_key
         headers = {
-            "Content-Type": registry.get(d.format).media_type,
+            "Content-Type": media_type(d.format),
             "Content-Digest": content_digest(d.payload),
             "Idempotency-Key": d.message_id,
             "JWS-Signature": d.signature,

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
+from hotline_gateway.adapters.iccam.fields import RETRACTED_PREFIX
 from hotline_gateway.config import Config, Partner
 from hotline_gateway.core.errors import (
     ConfigError,
@@ -35,6 +36,7 @@ from hotline_gateway.core.errors import (
     TransientDeliveryError,
 )
 from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.model import MessageType
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.base import (
@@ -209,7 +211,39 @@ class IccamApiTransport:
                 outcomes.append(Outcome(d, error=exc))
         return outcomes
 
+    async def _change(self, client: IccamClient, d: Delivery) -> str:
+        """A retraction or correction: the network's report (found again by its hotlineReference) gets the new
+        assessment of each URL concerned and, for a retraction, the action that says so."""
+        if d.format != "iccam":
+            return orjson.dumps({"kind": "iccam", "outcome": "not_possible",
+                                 "detail": "the case could not be written as an ICCAM report to change",
+                                 "answered_at": format_timestamp(datetime.now(UTC))}).decode()
+        report, updates = split_report(d)
+        status, data = await client.call("POST", "/reports", report)
+        _check(client.partner, "find report", status, data)
+        try:
+            report_id = _ref(orjson.loads(data)["reportId"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise TransientDeliveryError(f"{client.partner.id} find report: answer without reportId") from None
+        concerned = set(d.item_ids)
+        changed = 0
+        for ref, assessment, actions in updates:
+            if ref not in concerned:
+                continue
+            status, data = await client.call("POST", f"/reports/{report_id}/urls/{ref}/assessment", assessment)
+            _check(client.partner, "change assessment", status, data)
+            retraction = [a for a in actions if str(a.get("reasonText", "")).startswith(RETRACTED_PREFIX)]
+            if d.message_type == MessageType.RETRACT.value and retraction:
+                status, data = await client.call("POST", f"/reports/{report_id}/urls/{ref}/actions",
+                                                 {"actions": retraction[-1:]})
+                _check(client.partner, "post retraction", status, data)
+            changed += 1
+        return orjson.dumps({"kind": "iccam", "report_id": report_id, "outcome": "assessment_changed",
+                             "urls": changed, "accepted_at": format_timestamp(datetime.now(UTC))}).decode()
+
     async def _one(self, client: IccamClient, d: Delivery) -> str:
+        if d.notice_id is not None:
+            return await self._change(client, d)
         report, updates = split_report(d)
         status, data = await client.call("POST", "/reports", report)
         _check(client.partner, "create report", status, data)

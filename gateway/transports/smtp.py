@@ -31,6 +31,7 @@ from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.abuse_contacts import AbuseContacts, StaticAbuseContacts
 from hotline_gateway.transports.base import Outcome, TransportContext, TransportPlugin, resolve, settings
+from hotline_gateway.transports.smtp_lifecycle import lifecycle_message
 from hotline_gateway.transports.smtp_settings import SmtpSettings
 
 EXTENSIONS = {"xarf": "xarf.json", "native": "case.json", "dsa-notice": "dsa-notice.json", "stix": "stix.json",
@@ -105,18 +106,41 @@ class SmtpTransport:
     def __init__(self, ctx: TransportContext, contacts: AbuseContacts | None = None) -> None:
         self.config = ctx.config
         self.keyring = ctx.keyring
+        self.store = ctx.store
         self.contacts = contacts or StaticAbuseContacts()
 
     async def send(self, partner: Partner, deliveries: list[Delivery]) -> list[Outcome]:
         return [await self._one(partner, d) for d in deliveries]
 
+    async def _lifecycle(self, partner: Partner, d: Delivery) -> EmailMessage:
+        """A withdrawal or correction, to where the original notices went, naming what they were about."""
+        notice = orjson.loads(d.payload)
+        originals = [o for o in await self.store.case_deliveries(d.case_id)
+                     if o.partner == partner.id and o.notice_id is None and o.receipt]
+        sent_to = sorted({str(orjson.loads(o.receipt or "{}").get("to")) for o in originals} - {"None"})
+        if not sent_to:
+            raise PermanentDeliveryError(f"{partner.id}: no notice about case {d.case_id} was e-mailed, so there is "
+                                         "nobody to tell", code="nothing_to_withdraw")
+        urls: dict[str, str] = {}
+        for o in originals:
+            for case in registry.get(o.format).decode(o.payload):
+                urls.update({str(i.item_id): i.url for i in case.items})
+        return lifecycle_message(self.config, partner, d, notice, ", ".join(sent_to), urls)
+
     async def _one(self, partner: Partner, d: Delivery) -> Outcome:
-        [case] = registry.get(d.format).decode(d.payload)[:1]
-        try:
-            to = self.contacts.resolve(partner, case)
-        except PermanentDeliveryError as exc:
-            return Outcome(d, error=exc)
-        msg = build_message(self.config, partner, d, case, to, attachments(d, self.keyring))
+        if d.notice_id is not None:
+            try:
+                msg = await self._lifecycle(partner, d)
+            except PermanentDeliveryError as exc:
+                return Outcome(d, error=exc)
+            to = str(msg["To"])
+        else:
+            [case] = registry.get(d.format).decode(d.payload)[:1]
+            try:
+                to = self.contacts.resolve(partner, case)
+            except PermanentDeliveryError as exc:
+                return Outcome(d, error=exc)
+            msg = build_message(self.config, partner, d, case, to, attachments(d, self.keyring))
         opts = settings(partner, SmtpSettings)
         tls = ssl.create_default_context(cafile=str(resolve(partner, opts.tls_ca_file)) if opts.tls_ca_file else None)
         try:
@@ -134,7 +158,7 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, TimeoutError, OSError) as exc:
             raise TransientDeliveryError(f"{partner.id} SMTP unreachable: {type(exc).__name__}: {exc}") from None
         if refused:
-            return Outcome(d, error=PermanentDeliveryError(f"{partner.id} SMTP refused {to}: {refused[to]}",
+            return Outcome(d, error=PermanentDeliveryError(f"{partner.id} SMTP refused {to}: {refused}",
                                                            code="smtp_refused"))
         receipt = {"kind": "smtp", "to": to, "message_id": msg["Message-ID"], "server_reply": reply,
                    "accepted_at": format_timestamp(datetime.now(UTC))}

@@ -37,11 +37,9 @@ class CaseOps(PgBase):
                                             " WHERE case_id = %s", (case_id,))).fetchone()
             if row is None:
                 return None
-            rows = await (await conn.execute(f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.case_id = %s"
-                                             " ORDER BY d.partner, d.row_id", (case_id,))).fetchall()
             info = {"case": orjson.loads(row["doc"]), "origin": row["origin"], "message_id": row["message_id"],
                     "routing": orjson.loads(row["routing"])}
-            return info, [delivery_row(r) for r in rows]
+            return info, await _case_deliveries(conn, case_id)
 
         found = await self._read(q)
         if found is not None:
@@ -49,6 +47,10 @@ class CaseOps(PgBase):
             if reporter is not None:
                 found[0]["case"]["reporter"] = reporter
         return found
+
+    async def case_deliveries(self, case_id: str) -> list[Delivery]:
+        """Claims are rows here: a message any node is sending now is ``in_flight`` as stored."""
+        return await self._read(lambda conn: _case_deliveries(conn, case_id))
 
     async def case_reporter(self, case_id: str) -> dict[str, Any] | None:
         """The reporter of a case whose reporter data was sealed, opened with the case's key; after its
@@ -78,3 +80,9 @@ class CaseOps(PgBase):
                                       doc_sha256=digest)]
 
         return await self._write(op)
+
+
+async def _case_deliveries(conn: Conn, case_id: str) -> list[Delivery]:
+    rows = await (await conn.execute(f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.case_id = %s"
+                                     " ORDER BY d.partner, d.created_at, d.row_id", (case_id,))).fetchall()
+    return [delivery_row(r) for r in rows]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-import orjson
-
+from hotline_gateway.core.errors import LifecycleRace
+from hotline_gateway.crypto.sealing import seal
 from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.interface import CaseConflict
 from hotline_gateway.store.postgres.base import Conn, PgBase
-from hotline_gateway.store.postgres.rows import INBOUND_COLUMNS, apply_actions, inbound_row
-from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
+from hotline_gateway.store.postgres.lifecycle import apply_change
+from hotline_gateway.store.postgres.rows import INBOUND_COLUMNS, apply_actions, inbound_row, insert_deliveries
+from hotline_gateway.store.records import AuditEntry, ChangeOutcome, InboundRecord, Intake, IntakeResult
 
 NONCE_INSERT = "INSERT INTO nonces (kid, nonce, created) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
 
@@ -23,6 +24,7 @@ class IntakeOps(PgBase):
         keys = [(c.case_id, c.reporter.key) for i in intakes for c in i.cases if c.reporter is not None]
         if keys:  # the keys are durable before the sealed data that needs them
             await self.vault.put(keys)
+        await self._seal_planned(intakes)
 
         async def op(conn: Conn) -> tuple[list[IntakeResult], list[AuditEntry]]:
             results: list[IntakeResult] = []
@@ -36,6 +38,21 @@ class IntakeOps(PgBase):
             return results, audit
 
         return await self._write(op)
+
+    async def _seal_planned(self, intakes: Sequence[Intake]) -> None:
+        """Seal, with the case's own key, the messages a retraction or correction queues that carry reporter
+        data; if the key was erased meanwhile, the plan is made again (without the data)."""
+        needed = [d for i in intakes for change in i.changes for plan in change.plans
+                  for d in (plan.message, plan.replacement)
+                  if d is not None and d.carries_reporter and d.sealed_payload is None]
+        if not needed:
+            return
+        keys = await self.vault.get(sorted({d.case_id for d in needed}))
+        for d in needed:
+            key = keys.get(d.case_id)
+            if key is None:
+                raise LifecycleRace(f"the reporter data of case {d.case_id} was erased while the change was planned")
+            d.sealed_payload = seal(key, d.payload, d.case_id)
 
     async def find_inbound(self, sender: str, message_ids: Sequence[str]) -> dict[str, InboundRecord]:
         if not message_ids:
@@ -117,22 +134,7 @@ async def _commit_one(conn: Conn, intake: Intake) -> tuple[IntakeResult, list[Au
             if tokens:
                 await cur.executemany("INSERT INTO reporter_index (token, case_id) VALUES (%s, %s)"
                                       " ON CONFLICT DO NOTHING", tokens)
-    kept = [d for d in intake.deliveries if d.case_id not in skipped]
-    if kept:
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                "INSERT INTO payloads (message_id, payload, signature, sealed) VALUES (%s, %s, %s, %s)",
-                [(d.message_id, d.sealed_payload if d.sealed_payload is not None else d.payload, d.signature,
-                  d.sealed_payload is not None) for d in kept])
-            await cur.executemany(
-                "INSERT INTO deliveries (message_id, case_id, partner, format, transport, message_type,"
-                " payload_sha256, state, attempts, created_at, next_attempt_at, deadline_at, last_error, receipt,"
-                " delivered_at, item_ids, carries_reporter, taxii_indexed)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
-                  d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error,
-                  d.receipt, d.delivered_at, orjson.dumps(d.item_ids).decode(), d.carries_reporter,
-                  d.transport != "taxii") for d in kept])
+    await insert_deliveries(conn, [d for d in intake.deliveries if d.case_id not in skipped])
     audit: list[AuditEntry] = []
     for entry in intake.audit:
         if entry.case_id in skipped:
@@ -146,4 +148,9 @@ async def _commit_one(conn: Conn, intake: Intake) -> tuple[IntakeResult, list[Au
             audit.append(AuditEntry("case.updated", message_id=rec.message_id if rec else None, case_id=case_id,
                                     partner=rec.sender if rec else None,
                                     detail=f"{len(added)} action(s) reported", doc_sha256=updated))
-    return IntakeResult(fresh=fresh), audit
+    outcomes: list[ChangeOutcome] = []
+    for change in intake.changes:
+        outcome, entries = await apply_change(conn, change, rec)
+        outcomes.append(outcome)
+        audit += entries
+    return IntakeResult(fresh=fresh, changes=outcomes), audit

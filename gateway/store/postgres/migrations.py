@@ -190,6 +190,23 @@ MIGRATIONS: list[str] = [
     UPDATE deliveries SET taxii_indexed = true WHERE transport != 'taxii';
     CREATE INDEX deliveries_taxii_pending ON deliveries (partner, row_id) WHERE NOT taxii_indexed;
     """,
+    # 4: retractions and corrections (``lifecycle.py``): each notice as its originator sent it (or our case
+    # system asked for it), and the outbox rows that carry it to each destination (deliveries.notice_id).
+    """
+    CREATE TABLE lifecycle (
+        notice_id text PRIMARY KEY,
+        case_id text NOT NULL REFERENCES cases (case_id),
+        kind text NOT NULL,
+        origin text NOT NULL,
+        reason text NOT NULL,
+        notice bytea NOT NULL,
+        recorded_at double precision NOT NULL,
+        message_id text
+    );
+    CREATE INDEX lifecycle_case ON lifecycle (case_id);
+    ALTER TABLE deliveries ADD COLUMN notice_id text;
+    CREATE INDEX deliveries_notice ON deliveries (notice_id) WHERE notice_id IS NOT NULL;
+    """,
 ]
 
 

@@ -36,7 +36,7 @@ CLAIM = (
     " WHERE d.message_id = due.message_id AND p.message_id = d.message_id"
     " RETURNING d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, p.payload,"
     " d.payload_sha256, p.signature, d.state, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at,"
-    " d.last_error, d.receipt, d.delivered_at, d.item_ids, d.carries_reporter, p.sealed"
+    " d.last_error, d.receipt, d.delivered_at, d.item_ids, d.carries_reporter, p.sealed, d.notice_id"
 )
 #: rows whose claim lapsed (the node holding them died, or stalled past the lease) go back to the queue
 TAKE_BACK = (

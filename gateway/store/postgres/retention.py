@@ -86,6 +86,7 @@ class RetentionOps(PgBase):
                 await conn.execute("DELETE FROM transport_state WHERE message_id = ANY(%s)", (ids,))
                 await conn.execute("DELETE FROM reporter_index WHERE case_id = %s", (case_id,))
                 await conn.execute("DELETE FROM reporter_data WHERE case_id = %s", (case_id,))
+                await conn.execute("DELETE FROM lifecycle WHERE case_id = %s", (case_id,))
                 await conn.execute("DELETE FROM cases WHERE case_id = %s", (case_id,))
                 entries.append(AuditEntry("case.purged", case_id=case_id, doc_sha256=doc_digest(bytes(row["doc"])),
                                           detail=f"{reason}; {len(ids)} message(s) with it"))

@@ -18,7 +18,7 @@ from hotline_gateway.store.records import Delivery, DeliveryState, InboundRecord
 DELIVERY_COLUMNS = (
     "d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, p.payload, d.payload_sha256,"
     " p.signature, d.state, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,"
-    " d.delivered_at, d.item_ids, d.carries_reporter, p.sealed"
+    " d.delivered_at, d.item_ids, d.carries_reporter, p.sealed, d.notice_id"
 )
 FROM_DELIVERIES = "deliveries d JOIN payloads p ON p.message_id = d.message_id"
 TABLES = frozenset({"inbound", "cases", "deliveries", "audit"})
@@ -38,6 +38,7 @@ def delivery_row(row: Mapping[str, Any]) -> Delivery:
         deadline_at=row["deadline_at"], last_error=row["last_error"], receipt=row["receipt"],
         delivered_at=row["delivered_at"], item_ids=orjson.loads(row["item_ids"]),
         carries_reporter=bool(row["carries_reporter"]), sealed_payload=stored if sealed else None,
+        notice_id=row["notice_id"],
     )
 
 
@@ -61,3 +62,23 @@ async def apply_actions(conn: psycopg.AsyncConnection[DictRow], case_id: str, up
     data = dump_doc(doc)
     await conn.execute("UPDATE cases SET doc = %s, updated_at = %s WHERE case_id = %s", (data, time.time(), case_id))
     return added, doc_digest(data)
+
+
+async def insert_deliveries(conn: psycopg.AsyncConnection[DictRow], deliveries: Sequence[Delivery]) -> None:
+    """Outbox rows and their payloads (sealed when they carry reporter data); a TAXII row waits to be indexed."""
+    if not deliveries:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO payloads (message_id, payload, signature, sealed) VALUES (%s, %s, %s, %s)",
+            [(d.message_id, d.sealed_payload if d.sealed_payload is not None else d.payload, d.signature,
+              d.sealed_payload is not None) for d in deliveries])
+        await cur.executemany(
+            "INSERT INTO deliveries (message_id, case_id, partner, format, transport, message_type,"
+            " payload_sha256, state, attempts, created_at, next_attempt_at, deadline_at, last_error, receipt,"
+            " delivered_at, item_ids, carries_reporter, taxii_indexed, notice_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
+              d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error,
+              d.receipt, d.delivered_at, orjson.dumps(d.item_ids).decode(), d.carries_reporter,
+              d.transport != "taxii", d.notice_id) for d in deliveries])

@@ -27,6 +27,7 @@ from __future__ import annotations
 from hotline_gateway.store.postgres.cases import CaseOps
 from hotline_gateway.store.postgres.evidence import AuditOps
 from hotline_gateway.store.postgres.intake import IntakeOps
+from hotline_gateway.store.postgres.lifecycle import LifecycleOps
 from hotline_gateway.store.postgres.outbox import OutboxOps
 from hotline_gateway.store.postgres.report import ReportOps
 from hotline_gateway.store.postgres.retention import RetentionOps
@@ -34,5 +35,6 @@ from hotline_gateway.store.postgres.sessions import SessionOps
 from hotline_gateway.store.postgres.taxii import TaxiiOps
 
 
-class PostgresStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps, TaxiiOps):
+class PostgresStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps, TaxiiOps,
+                    LifecycleOps):
     """Open with ``await PostgresStore.open(url, gateway=..., node=...)``; close with ``close()``."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from hotline_gateway.core.errors import StoreError
+from hotline_gateway.core.errors import LifecycleRace, StoreError
 from hotline_gateway.core.files import create_private, restrict
 from hotline_gateway.store.sqlite.migrations import migrate
 from hotline_gateway.store.sqlite.vault import FILE as VAULT_FILE
@@ -33,6 +34,20 @@ class SqliteBase:
         self._nonces: dict[tuple[str, str], int] = {}
         self._nonces_loaded = False
         self._vault: KeyVault | None = None
+
+    def _reserve(self, message_ids: Sequence[str]) -> None:
+        """Hold messages a change is about to cancel, so no lane claims them while it commits."""
+        taken = [m for m in message_ids if m in self._claimed]
+        if taken:
+            raise LifecycleRace(f"{len(taken)} message(s) were claimed for sending while the change was prepared")
+        for mid in message_ids:
+            self._claimed[mid] = "(lifecycle)"
+
+    def _unreserve(self, message_ids: Sequence[str]) -> None:
+        now = time.monotonic()
+        for mid in message_ids:
+            if self._claimed.pop(mid, None) is not None:
+                self._released[mid] = now
 
     @classmethod
     async def open(cls: type[S], path: Path, *, recover: bool = True) -> S:

@@ -11,7 +11,7 @@ import orjson
 
 from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.interface import Action
-from hotline_gateway.store.records import AuditEntry, Delivery
+from hotline_gateway.store.records import AuditEntry, Delivery, DeliveryState
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, apply_actions, delivery_row
 from hotline_gateway.store.sqlite.writer import Writer
@@ -51,11 +51,9 @@ class CaseOps(SqliteBase):
                             (case_id,)).fetchone()
             if row is None:
                 return None
-            deliveries = [delivery_row(r) for r in c.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.case_id=? ORDER BY d.partner", (case_id,))]
             info = {"case": orjson.loads(row["doc"]), "origin": row["origin"], "message_id": row["message_id"],
                     "routing": orjson.loads(row["routing"])}
-            return info, deliveries
+            return info, self._case_deliveries(c, case_id)
 
         found = await self._read(q)
         if found is not None:
@@ -63,6 +61,18 @@ class CaseOps(SqliteBase):
             if reporter is not None:
                 found[0]["case"]["reporter"] = reporter
         return found
+
+    def _case_deliveries(self, c: sqlite3.Connection, case_id: str) -> list[Delivery]:
+        deliveries = [delivery_row(r) for r in c.execute(
+            f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.case_id=? ORDER BY d.partner, d.created_at",
+            (case_id,))]
+        for d in deliveries:
+            if d.state is DeliveryState.QUEUED and d.message_id in self._claimed:
+                d.state = DeliveryState.IN_FLIGHT  # claimed by a lane of this process: being sent now
+        return deliveries
+
+    async def case_deliveries(self, case_id: str) -> list[Delivery]:
+        return await self._read(lambda c: self._case_deliveries(c, case_id))
 
     async def case_reporter(self, case_id: str) -> dict[str, Any] | None:
         """The reporter of a case whose reporter data was sealed, opened with the case's key; after its

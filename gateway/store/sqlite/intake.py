@@ -7,13 +7,14 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-import orjson
-
+from hotline_gateway.core.errors import LifecycleRace
+from hotline_gateway.crypto.sealing import seal
 from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.interface import CaseConflict
 from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
 from hotline_gateway.store.sqlite.base import SqliteBase
-from hotline_gateway.store.sqlite.rows import apply_actions, inbound_row
+from hotline_gateway.store.sqlite.lifecycle import apply_change
+from hotline_gateway.store.sqlite.rows import apply_actions, inbound_row, insert_deliveries
 from hotline_gateway.store.sqlite.writer import Writer
 
 
@@ -31,7 +32,28 @@ class IntakeOps(SqliteBase):
                 w.conn.execute("INSERT OR IGNORE INTO nonces(kid, nonce, created) VALUES (?, ?, ?)", nonce)
             return results
 
-        return await self._write(op)
+        await self._seal_planned(intakes)
+        cancels = [mid for i in intakes for change in i.changes for plan in change.plans for mid in plan.cancel]
+        self._reserve(cancels)
+        try:
+            return await self._write(op)
+        finally:
+            self._unreserve(cancels)
+
+    async def _seal_planned(self, intakes: Sequence[Intake]) -> None:
+        """Seal, with the case's own key, the messages a retraction or correction queues that carry reporter
+        data; if the key was erased meanwhile, the plan is made again (without the data)."""
+        needed = [d for i in intakes for change in i.changes for plan in change.plans
+                  for d in (plan.message, plan.replacement)
+                  if d is not None and d.carries_reporter and d.sealed_payload is None]
+        if not needed:
+            return
+        keys = await asyncio.to_thread(self.vault.get, sorted({d.case_id for d in needed}))
+        for d in needed:
+            key = keys.get(d.case_id)
+            if key is None:
+                raise LifecycleRace(f"the reporter data of case {d.case_id} was erased while the change was planned")
+            d.sealed_payload = seal(key, d.payload, d.case_id)
 
     async def find_inbound(self, sender: str, message_ids: Sequence[str]) -> dict[str, InboundRecord]:
         if not message_ids:
@@ -104,17 +126,7 @@ def _commit_one(w: Writer, intake: Intake) -> IntakeResult:
             c.executemany("INSERT OR IGNORE INTO reporter_index(token, case_id) VALUES (?, ?)",
                           [(token, case.case_id) for token in case.reporter.tokens])
         fresh.append(True)
-    kept = [d for d in intake.deliveries if d.case_id not in skipped]
-    c.executemany("INSERT INTO payloads(message_id, payload, signature, sealed) VALUES (?, ?, ?, ?)",
-                  [(d.message_id, d.sealed_payload if d.sealed_payload is not None else d.payload, d.signature,
-                    int(d.sealed_payload is not None)) for d in kept])
-    c.executemany(
-        "INSERT INTO deliveries(message_id, case_id, partner, format, transport, message_type, payload_sha256, state,"
-        " attempts, created_at, next_attempt_at, deadline_at, last_error, receipt, delivered_at, item_ids,"
-        " carries_reporter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
-          d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,
-          d.delivered_at, orjson.dumps(d.item_ids), int(d.carries_reporter)) for d in kept])
+    insert_deliveries(c, [d for d in intake.deliveries if d.case_id not in skipped])
     audit: list[AuditEntry] = []
     for entry in intake.audit:
         if entry.case_id in skipped:
@@ -128,5 +140,6 @@ def _commit_one(w: Writer, intake: Intake) -> IntakeResult:
             audit.append(AuditEntry("case.updated", message_id=rec.message_id if rec else None, case_id=case_id,
                                     partner=rec.sender if rec else None,
                                     detail=f"{len(added)} action(s) reported", doc_sha256=updated))
+    outcomes = [apply_change(w, change, audit, rec) for change in intake.changes]
     w.append_audit(audit)
-    return IntakeResult(fresh=fresh)
+    return IntakeResult(fresh=fresh, changes=outcomes)

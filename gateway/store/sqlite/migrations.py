@@ -225,6 +225,23 @@ MIGRATIONS: list[str] = [
         doc BLOB NOT NULL
     );
     """,
+    # 10: retractions and corrections. Each notice as its originator sent it (or our case system asked for it),
+    # and the outbox rows that carry it to each destination (deliveries.notice_id).
+    """
+    CREATE TABLE lifecycle (
+        notice_id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        notice BLOB NOT NULL,
+        recorded_at REAL NOT NULL,
+        message_id TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX lifecycle_case ON lifecycle(case_id);
+    ALTER TABLE deliveries ADD COLUMN notice_id TEXT;
+    CREATE INDEX deliveries_notice ON deliveries(notice_id) WHERE notice_id IS NOT NULL;
+    """,
 ]
 
 

@@ -88,6 +88,7 @@ class RetentionOps(SqliteBase):
                 w.conn.execute("DELETE FROM deliveries WHERE case_id=?", (case_id,))
                 w.conn.execute("DELETE FROM reporter_index WHERE case_id=?", (case_id,))
                 w.conn.execute("DELETE FROM reporter_data WHERE case_id=?", (case_id,))
+                w.conn.execute("DELETE FROM lifecycle WHERE case_id=?", (case_id,))
                 w.conn.execute("DELETE FROM cases WHERE case_id=?", (case_id,))
                 w.append_audit([AuditEntry("case.purged", case_id=case_id, doc_sha256=doc_digest(bytes(row[0])),
                                            detail=f"{reason}; {len(ids)} message(s) with it")])

@@ -15,6 +15,7 @@ from __future__ import annotations
 from hotline_gateway.store.sqlite.cases import CaseOps
 from hotline_gateway.store.sqlite.evidence import AuditOps
 from hotline_gateway.store.sqlite.intake import IntakeOps
+from hotline_gateway.store.sqlite.lifecycle import LifecycleOps
 from hotline_gateway.store.sqlite.outbox import OutboxOps
 from hotline_gateway.store.sqlite.report import ReportOps
 from hotline_gateway.store.sqlite.retention import RetentionOps
@@ -22,5 +23,6 @@ from hotline_gateway.store.sqlite.sessions import SessionOps
 from hotline_gateway.store.sqlite.taxii import TaxiiOps
 
 
-class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps, TaxiiOps):
+class SqliteStore(IntakeOps, CaseOps, OutboxOps, AuditOps, SessionOps, ReportOps, RetentionOps, TaxiiOps,
+                  LifecycleOps):
     """Durable store on one SQLite file. Open with ``await SqliteStore.open(path)``; close with ``close()``."""

@@ -91,10 +91,27 @@ def test_carries_names_only_canonical_fields_and_the_readme_documents_every_fiel
 
 
 def test_every_canonical_value_has_a_number_in_the_current_table_that_maps_back_to_it() -> None:
+    """Every value but ``retracted``, which ICCAM has no number for (see the next test)."""
     lists = mapping.load(mapping.CURRENT)
     for name, kind in LISTS.items():
         for value in kind:
+            if value is ActionType.RETRACTED:
+                continue
             assert lists.value(name, lists.code(name, value)) == value, (name, value)
+
+
+def test_a_retraction_travels_as_a_not_illegal_action_whose_reason_says_so_and_reads_back() -> None:
+    [case] = generate_cases(1, seed=31)
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    case.items[0].actions = [Action(ActionType.RETRACTED, at, by="FR-PDC", reason="wrong_url: mistyped")]
+    adapter = IccamAdapter()
+    report = orjson.loads(adapter.encode(case))
+    [action] = report["urls"][0]["actions"]
+    assert action["actionType"] == 7 and action["reasonText"] == "retracted: wrong_url: mistyped"
+    assert report["urls"][0]["assessment"]["classification"] == mapping.load(1).code(
+        "classification", case.items[0].legal_class)  # the assessment itself is not rewritten
+    [back] = adapter.decode(adapter.encode(case))
+    assert back.items[0].actions == case.items[0].actions
 
 
 def test_the_schema_admits_exactly_the_numbers_and_versions_of_the_mapping_tables() -> None:
