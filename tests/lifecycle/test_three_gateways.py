@@ -55,16 +55,19 @@ def _host(mail: MailServer, country: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """FR routes every case to DE-HOTLINE, FR-POLICE and DE-HOST (e-mail); DE forwards what FR sends it to
     DE-HOST too, and knows FR-POLICE's keys (so FR-POLICE can try to retract FR's case there). FR-POLICE is
-    not started: what FR queued for it stays unsent, and FR waits 60 s before trying again."""
+    not started: what FR queued for it stays unsent, and FR waits 60 s before trying again. FR's store is
+    SQLite, or PostgreSQL when a test asks for it (``indirect`` parameter)."""
     mail = await MailServer().start()
     paths = write_federation(tmp_path)
     fr_doc = tomllib.loads(paths["FR-PDC"].read_text(encoding="utf-8"))
     fr_doc["partners"].append(_host(mail, "DE"))
     fr_doc["routes"] = [{"name": "everyone", "to": ["DE-HOTLINE", "FR-POLICE", "DE-HOST"]}]
     fr_doc["delivery"] |= {"base_delay_s": 60.0, "max_delay_s": 120.0}
+    if getattr(request, "param", "sqlite") == "postgresql":
+        fr_doc["gateway"] |= {"store": request.getfixturevalue("pg_url"), "node": "fr-1"}
     paths["FR-PDC"].write_text(tomli_w.dumps(fr_doc), encoding="utf-8")
     de_doc = tomllib.loads(paths["DE-HOTLINE"].read_text(encoding="utf-8"))
     police = tomllib.loads(paths["FR-POLICE"].read_text(encoding="utf-8"))
@@ -76,6 +79,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     de = RunningGateway(config_mod.load(paths["DE-HOTLINE"]))
     await fr.start()
     await de.start()
+    assert type(fr.app[SERVICES].store).__name__ == ("PostgresStore" if "store" in fr_doc["gateway"] else "SqliteStore")
     assert police["gateway"]["id"] == "FR-POLICE"
     yield World(fr, de, paths["FR-POLICE"].parent, paths["FR-PDC"].parent, mail, paths["FR-POLICE"])
     await fr.stop()
@@ -144,6 +148,7 @@ def attachment(msg: Any, name: str) -> bytes:
     raise AssertionError(f"no attachment {name}")
 
 
+@pytest.mark.parametrize("world", ["sqlite", "postgresql"], indirect=True)
 async def test_a_retraction_of_two_items_reaches_every_party_in_its_own_terms_with_acknowledgements(
         world: World) -> None:
     w = world
