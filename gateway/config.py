@@ -98,6 +98,9 @@ class Partner:
     tlp_max: Tlp = Tlp.AMBER
     receive_reporter: bool = False
     may_send: bool = True
+    #: items their originator retracted are forwarded to this partner only when true (a partner that keeps
+    #: the complete record, e.g. the police); by default a retraction ends an item's journey
+    forward_retracted: bool = False
     asns: frozenset[int] = frozenset()
     organisations: frozenset[str] = frozenset()
     #: the ``options`` table as written; its typed form is ``settings``, filled in by the transport's
@@ -219,6 +222,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             categories=frozenset(Category(c) for c in p.get("categories", list(Category))),
             tlp_max=Tlp(p.get("tlp_max", "amber")), receive_reporter=bool(p.get("receive_reporter", False)),
             may_send=bool(p.get("may_send", p["kind"] in {"hotline", "law_enforcement", "network"})),
+            forward_retracted=bool(p.get("forward_retracted", False)),
             asns=frozenset(p.get("asns", [])), organisations=frozenset(p.get("organisations", [])),
             options=dict(p.get("options", {})), base=base,
         )

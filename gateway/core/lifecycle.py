@@ -14,7 +14,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from hotline_gateway.core.model import ActionType, CaseStatus, CustodyEvent, LifecycleKind, RetractReason
+from hotline_gateway.core.model import (
+    ActionType,
+    Case,
+    CaseStatus,
+    CustodyEvent,
+    Item,
+    LifecycleKind,
+    RetractReason,
+)
 from hotline_gateway.core.timefmt import format_timestamp
 
 Doc = dict[str, Any]
@@ -40,6 +48,11 @@ def retracted_items(doc: Mapping[str, Any]) -> set[str]:
     if doc.get("status") == CaseStatus.RETRACTED.value:
         return {i["item_id"] for i in items}
     return {i["item_id"] for i in items if any(a["type"] == ActionType.RETRACTED.value for a in i.get("actions", []))}
+
+
+def item_retracted(case: Case, item: Item) -> bool:
+    """Whether the originator took ``item`` back (the typed twin of ``retracted_items``)."""
+    return case.status is CaseStatus.RETRACTED or any(a.type is ActionType.RETRACTED for a in item.actions)
 
 
 def action_reason(reason: str, note: str | None) -> str:
