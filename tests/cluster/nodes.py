@@ -6,7 +6,6 @@ import asyncio
 import copy
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,13 +17,7 @@ import aiohttp
 import orjson
 import tomli_w
 
-from hotline_gateway.sim.demo import TOKEN
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from hotline_gateway.sim.demo import TOKEN, reserve_port
 
 
 def node_configs(config: Path, store_url: str, names: tuple[str, ...] = ("fr-1", "fr-2"), *,
@@ -36,7 +29,7 @@ def node_configs(config: Path, store_url: str, names: tuple[str, ...] = ("fr-1",
     paths = []
     for i, name in enumerate(names):
         node = copy.deepcopy(doc)
-        node["gateway"].update(store=store_url, node=name, port=node["gateway"]["port"] if i == 0 else free_port(),
+        node["gateway"].update(store=store_url, node=name, port=node["gateway"]["port"] if i == 0 else reserve_port(),
                                **(gateway or {}))
         node["delivery"].update(delivery or {})
         path = config.with_name(f"{name}.toml")

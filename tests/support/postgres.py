@@ -15,7 +15,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -26,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+
+from hotline_gateway.sim.demo import reserve_port
 
 ENV = "HOTLINE_TEST_POSTGRES"
 _counter = itertools.count()
@@ -61,11 +62,6 @@ def find_binaries() -> Path | None:
     return versions[-1].parent if versions else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 class Throwaway:
     """initdb + pg_ctl in a temporary folder, on a free loopback port; stopped and removed by ``stop``."""
@@ -74,7 +70,7 @@ class Throwaway:
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = reserve_port()
         self.user: str | None = None
         if os.geteuid() == 0:
             try:
