@@ -106,6 +106,7 @@ def test_cross_site_requeues_are_refused_with_403(gateway_with_dead_letters: str
     assert "Dead letters (2)" in session.get(f"{url}/status", timeout=10).text
 
 
+@pytest.mark.browser
 def test_in_a_real_browser_an_operator_sees_the_dead_letter_and_requeues_it(gateway_with_dead_letters: str) -> None:
     """Chromium signs in through the form, shows partners, both dead letters with their reasons and our key;
     clicking Requeue (a real same-origin form post with the CSRF token) requeues exactly that one."""

@@ -160,6 +160,7 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+@pytest.mark.browser
 def test_in_a_browser_the_year_report_opens_on_its_summary_with_every_chart_drawn(
     year: Path, tmp_path: Path, browser: Any
 ) -> None:
@@ -184,6 +185,7 @@ def test_in_a_browser_the_year_report_opens_on_its_summary_with_every_chart_draw
     page.close()
 
 
+@pytest.mark.browser
 def test_in_a_browser_the_empty_report_is_one_sentence(year: Path, tmp_path: Path, browser: Any) -> None:
     html = report(year, tmp_path / "empty.html", "1999-01-01", "1999-01-31", "html")
     page = browser.new_page(viewport={"width": 1200, "height": 600})
