@@ -193,8 +193,13 @@ class CaseSource:
         for case in generate_cases(pool, seed=seed):
             doc = dump_case(case)
             doc["case_id"] = _CASE_MARK
+            if doc.get("status") == "retracted":  # every case travels: none taken back by its originator
+                doc["status"] = "assessed"
             for i, item in enumerate(doc.get("items", [])):
                 item["item_id"] = _item_mark(i)
+                kept = [a for a in item.pop("actions", []) if a["type"] != "retracted"]
+                if kept:
+                    item["actions"] = kept
                 item["assigned_country"] = "DE"
                 if item.get("legal_class") not in (LegalClass.BASELINE.value, LegalClass.NATIONAL.value):
                     item["legal_class"] = LegalClass.BASELINE.value
