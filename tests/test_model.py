@@ -47,6 +47,7 @@ def schema() -> dict[str, Any]:
 # --- canonical JSON round trip ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(cases)
 def test_dump_of_any_valid_case_is_schema_valid_and_loads_back_to_the_same_case(case: Case) -> None:
@@ -205,6 +206,7 @@ def test_non_canonical_timestamp_is_rejected_by_the_schema(case_doc: dict[str, A
         assert [p.path for p in case_validator().problems(case_doc)] == ["$.received_at"], bad
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(case=cases)
 def test_the_native_encoding_is_the_canonical_json_with_sorted_keys_byte_for_byte(case: Case) -> None:

@@ -38,6 +38,7 @@ def thousand() -> list[tuple[Case, bytes]]:
     return [(case, ADAPTER.encode(case)) for case in generate_cases(1000, seed=13)]
 
 
+@pytest.mark.slow
 def test_the_official_schemas_accept_bundles_from_1000_cases(thousand: list[tuple[Case, bytes]], tmp_path: Path
                                                                ) -> None:
     """In process with the schemas loaded as judge.py loads them, and judge.py itself on a batch."""
@@ -74,6 +75,7 @@ def test_the_in_process_official_schemas_give_judge_py_verdicts(thousand: list[t
     assert sum(rs for rs, _ in verdicts) == len(breaks)  # 2.0 spec_version is not a schema matter: 7 + extension
 
 
+@pytest.mark.slow
 def test_stix2_validator_reports_no_error_on_bundles_from_1000_cases(thousand: list[tuple[Case, bytes]],
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     assert stix_validator.errors_many(data for _, data in thousand) == []

@@ -96,6 +96,7 @@ def test_every_route_of_the_app_is_documented(tmp_path: Path) -> None:
     assert served and served - documented == set()
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms_to_the_document(case: Any, live_url: str) -> None:

@@ -77,6 +77,7 @@ def test_start_up_block_names_address_identity_key_store_and_partners(deployment
     assert "partners     none" in block
 
 
+@pytest.mark.slow
 def test_port_in_use_unreadable_key_and_bad_config_are_one_line_exit_2(deployment: Path) -> None:
     """A second gateway on the same port, a private key others can read, and an unknown config key each give
     one line naming what to change."""

@@ -90,6 +90,7 @@ def test_a_case_of_several_items_into_xarf_is_one_file_per_report_never_json_lin
         assert data.count(b"\n") == 0 and data.startswith(b"{")  # one JSON document, not JSON Lines
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("target", "suffix"), [("xarf", ".json"), ("iodef", ".xml"), ("stix", ".json")])
 def test_judge_py_accepts_every_file_translate_writes_as_written(
     target: str, suffix: str, tmp_path: Path

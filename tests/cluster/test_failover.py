@@ -21,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+import pytest
 
 from hotline_gateway import config as config_mod
 from hotline_gateway.core.model import dump_case
@@ -32,6 +33,7 @@ CASES = 5000
 BATCH = 50
 
 
+@pytest.mark.slow
 async def test_two_nodes_killed_in_turn_deliver_every_case_exactly_once(fed_paths: dict[str, Path],
                                                                         pg_url: str) -> None:
     started = time.monotonic()

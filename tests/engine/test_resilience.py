@@ -86,6 +86,7 @@ async def receivers(fed_paths: dict[str, Path]) -> AsyncIterator[dict[str, Runni
         await gw.stop()
 
 
+@pytest.mark.slow
 async def test_gateway_killed_mid_stream_loses_nothing_and_duplicates_nothing_at_the_receiver(
     fed_paths: dict[str, Path], receivers: dict[str, RunningGateway]
 ) -> None:
@@ -145,6 +146,7 @@ async def test_gateway_killed_mid_stream_loses_nothing_and_duplicates_nothing_at
         assert proc.wait(30) == 0
 
 
+@pytest.mark.slow
 async def test_sigterm_drains_and_exits_cleanly_without_losing_accepted_cases(
     fed_paths: dict[str, Path], receivers: dict[str, RunningGateway]
 ) -> None:

@@ -88,6 +88,7 @@ async def get_case(session: aiohttp.ClientSession, gw: RunningGateway, case: Cas
         return data
 
 
+@pytest.mark.slow
 async def test_smtp_outage_then_recovery_delivers_each_notice_once_and_starts_the_takedown_clock(
     fr: RunningGateway, mail_port: int, fed_paths: dict[str, Path], tmp_path: Path
 ) -> None:

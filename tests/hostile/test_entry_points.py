@@ -43,6 +43,7 @@ from tests.transports.conftest import make_delivery, partner_config, serve
 LIMIT_S = 1.0
 
 
+@pytest.mark.slow
 def test_translate_refuses_every_document_with_exit_2_and_one_line(
     early_refusal: str, witnesses: Witnesses, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -66,6 +67,7 @@ def test_translate_refuses_every_document_with_exit_2_and_one_line(
     assert witnesses.hits == []
 
 
+@pytest.mark.slow
 def test_translate_as_a_subprocess_refuses_each_attack_with_exit_2_and_one_line(
     witnesses: Witnesses, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

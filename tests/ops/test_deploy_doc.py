@@ -172,6 +172,7 @@ def wait_delivered(fr: Party, case_id: str, partners: set[str], timeout: float =
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the document's first exchange uses curl")
 def test_following_deploy_md_delivers_a_receipted_case_to_the_partner_hotline_and_the_police(
     parties: dict[str, Party], tmp_path: Path

@@ -220,6 +220,7 @@ async def test_on_a_terminal_the_progress_bar_shows_counts_rate_and_eta(
     assert "100%" in text and "200 accepted" in text and "cases/s" in text and "<00:00" in text, text[-400:]
 
 
+@pytest.mark.slow
 async def test_journal_and_rejects_never_follow_a_planted_link_and_are_owner_only(
     federation: dict[str, RunningGateway], fed_paths: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -52,6 +52,7 @@ def test_1000_generated_cases_encode_to_notices_the_schema_accepts_and_decode_ke
         assert carried(back, ADAPTER.carries) == expected(case)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases)
 def test_any_valid_case_makes_a_notice_that_round_trips_every_carried_field(case: Case) -> None:

@@ -66,6 +66,7 @@ def decode_doc(doc: Any) -> list[Case]:
     return ADAPTER.decode(orjson.dumps(doc))
 
 
+@pytest.mark.slow
 def test_1000_generated_cases_encode_to_reports_the_schema_accepts_and_decode_keeping_every_carried_field() -> None:
     for case in generate_cases(1000, seed=402):
         data = ADAPTER.encode(case)
@@ -74,6 +75,7 @@ def test_1000_generated_cases_encode_to_reports_the_schema_accepts_and_decode_ke
         assert carried(back, ADAPTER.carries) == carried(case, ADAPTER.carries)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases)
 def test_any_valid_case_round_trips_keeping_every_carried_field_and_the_iccam_flags(case: Case) -> None:

@@ -37,6 +37,7 @@ def one_case(seed: int = 1) -> Case:
     return next(generate_cases(1, seed=seed))
 
 
+@pytest.mark.slow
 def test_1000_generated_cases_encode_to_documents_the_official_schema_accepts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -39,6 +39,7 @@ def decode_or_refuse(adapter: Adapter, data: bytes) -> None:
             validate_case(case)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
