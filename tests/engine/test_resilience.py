@@ -113,8 +113,8 @@ async def test_gateway_killed_mid_stream_loses_nothing_and_duplicates_nothing_at
                     return
 
     task = asyncio.create_task(stream())
-    while len(acknowledged) < 150:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(acknowledged) >= 150 or task.done(), timeout=60, interval=0.01,
+                     what="150 cases acknowledged before the kill")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     await task

@@ -5,6 +5,7 @@ gateway through the nginx site over TLS."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -96,7 +97,7 @@ async def test_every_alert_and_panel_queries_a_metric_the_gateway_exports(
             if "hotline_delivery_latency_seconds_bucket" in text:
                 break
             assert time.monotonic() < deadline, "no delivery was measured"
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
     exported = {s.name for family in text_string_to_metric_families(text) for s in family.samples}
     wanted = {m for e in [r["expr"] for r in alert_rules()] + dashboard_exprs() for m in METRIC.findall(e)}
     assert len(wanted) >= 8
@@ -213,7 +214,7 @@ async def test_signed_partner_messages_reach_a_gateway_behind_the_nginx_site_ove
                 if states.get("DE-HOTLINE", ("",))[0] == "delivered":
                     break
                 assert time.monotonic() < deadline, states
-                time.sleep(0.1)
+                await asyncio.sleep(0.1)
             receipt = next(d["receipt"] for d in info["deliveries"] if d["partner"] == "DE-HOTLINE")
             assert receipt["receiver"] == "DE-HOTLINE"
     context = ssl.create_default_context(cafile=str(ca))
