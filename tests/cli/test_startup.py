@@ -17,14 +17,17 @@ HEAVY = ("matplotlib", "lxml", "stix2", "stix2patterns", "aiohttp", "jsonschema"
          "cryptography", "joserfc", "tqdm", "prometheus_client", "sqlite3", "hotline_gateway.sim",
          "hotline_gateway.adapters", "hotline_gateway.service", "hotline_gateway.store")
 
+#: modules imported by the command, not by the interpreter's start-up (coverage's .pth, when it measures,
+#: imports sqlite3 before the probe runs)
 PROBE = """
 import json, sys
+before = set(sys.modules)
 from hotline_gateway.cli.main import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+print(json.dumps({"code": code, "modules": sorted(set(sys.modules) - before)}))
 """
 
 

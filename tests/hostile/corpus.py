@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "MARKER-5b1e0c9d-must-never-be-read"
+#: how long refusing one document may take: a parser blocked on the FIFO or /dev/zero never returns, and an
+#: expanding entity would take far longer. Under coverage measurement (the README's separate command) every
+#: line is traced, several times slower, so the limit is three times as long there.
+LIMIT_S = 3.0 if "coverage" in sys.modules else 1.0
 
 #: (label, Python codec, byte order mark written or not)
 ENCODINGS: list[tuple[str, str, bool]] = [

@@ -36,11 +36,9 @@ from hotline_gateway.service import RunningGateway
 from hotline_gateway.store.sqlite import SqliteStore
 from hotline_gateway.transports.cybertip_api import CybertipApiTransport
 from tests.engine.federation import signed_post, signing_key
-from tests.hostile.corpus import MARKER, Witnesses, bounded, documents, rotation
+from tests.hostile.corpus import LIMIT_S, MARKER, Witnesses, bounded, documents, rotation
 from tests.support.transports import context
 from tests.transports.conftest import make_delivery, partner_config, serve
-
-LIMIT_S = 1.0
 
 
 @pytest.mark.slow

@@ -18,14 +18,13 @@ from hotline_gateway.adapters.cybertip import CybertipAdapter
 from hotline_gateway.adapters.iodef import IodefAdapter
 from hotline_gateway.core import xmlsafe
 from hotline_gateway.core.errors import DecodeError
-from tests.hostile.corpus import ENCODINGS, MARKER, Witnesses, attacks, bounded, documents
+from tests.hostile.corpus import ENCODINGS, LIMIT_S, MARKER, Witnesses, attacks, bounded, documents
 
 TARGETS: dict[str, Callable[[bytes], object]] = {
     "xmlsafe": lambda data: xmlsafe.parse(data, fmt="test"),
     "iodef": IodefAdapter().decode,
     "cybertip": CybertipAdapter().decode,
 }
-LIMIT_S = 1.0
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
