@@ -3,6 +3,7 @@ the ones other lanes hold, and only the rows taken are read whole (payload and a
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from hotline_gateway.store.records import Delivery, Intake, StoredCase
 from hotline_gateway.store.sqlite import SqliteStore
+from hotline_gateway.store.sqlite.rows import RELEASE_MEMORY_S
 
 
 def queued(count: int, now: float) -> Intake:
@@ -59,5 +61,32 @@ async def test_a_row_not_yet_due_is_not_claimed_even_when_the_due_ones_are_all_h
         second = await store.claim_due("DE-HOTLINE", time.time(), 15)
         assert len(first) == 15 and len(second) == 5
         assert {d.message_id for d in first + second} == {d.message_id for d in due.deliveries}
+    finally:
+        await store.close()
+
+
+async def test_released_claims_are_remembered_for_the_release_window_then_forgotten(tmp_path: Path) -> None:
+    """A claim that began before a release must not take the row again, so releases are remembered for
+    RELEASE_MEMORY_S; after that they are dropped, oldest first, and a row released again is kept by its
+    later release."""
+    store = await SqliteStore.open(tmp_path / "store.sqlite3")
+    try:
+        await store.commit_intakes([queued(3, time.time() - 10)])
+        first = await store.claim_due("DE-HOTLINE", time.time(), 3)
+        await store.release(first)
+        released_at = store._released[first[0].message_id]
+        while time.monotonic() == released_at:
+            await asyncio.sleep(0.001)
+        again = await store.claim_due("DE-HOTLINE", time.time(), 1)  # begun after the release: may take it
+        assert [d.message_id for d in again] == [first[0].message_id]
+        while time.monotonic() == released_at:
+            await asyncio.sleep(0.001)
+        await store.release(again)
+        again_at = store._released[again[0].message_id]
+        assert again_at > released_at and set(store._released) == {d.message_id for d in first}
+        store._forget_released(now=(released_at + again_at) / 2 + RELEASE_MEMORY_S)
+        assert set(store._released) == {again[0].message_id}, "the first releases expired, not the later one"
+        store._forget_released(now=again_at + RELEASE_MEMORY_S + 1)
+        assert store._released == {} and not store._release_order
     finally:
         await store.close()

@@ -18,7 +18,6 @@ from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.rows import (
     DELIVERY_COLUMNS,
     FROM_DELIVERIES,
-    RELEASE_MEMORY_S,
     apply_actions,
     delivery_row,
 )
@@ -26,17 +25,6 @@ from hotline_gateway.store.sqlite.writer import Writer
 
 
 class OutboxOps(SqliteBase):
-
-    def _forget_released(self) -> None:
-        horizon = time.monotonic() - RELEASE_MEMORY_S
-        if len(self._released) > 10_000 or (self._released and next(iter(self._released.values())) < horizon):
-            self._released = {k: v for k, v in self._released.items() if v >= horizon}
-
-    def _unclaim(self, message_ids: Sequence[str]) -> None:
-        now = time.monotonic()
-        for mid in message_ids:
-            if self._claimed.pop(mid, None) is not None:
-                self._released[mid] = now
 
     async def claim_due(self, partner: str, now: float, limit: int) -> list[Delivery]:
         """Claimed rows are still ``queued`` on disk (a claim costs no write), so the due rows are walked
