@@ -6,7 +6,18 @@ import uuid
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from hotline_gateway.core.errors import EncodeError
+from hotline_gateway.core.model import Item
+
 E = TypeVar("E", bound=StrEnum)
+
+
+def address(item: Item, fmt: str) -> str:
+    """The item's URL, for formats that report addresses; an item known only by its hashes is an
+    ``EncodeError`` naming it (routing leaves such items out for these formats: see ``needs_url``)."""
+    if item.url is None:
+        raise EncodeError(f"{fmt} reports addresses: item {item.item_id} has only hashes")
+    return item.url
 
 
 def stable_uuid(text: str, originator: str, namespace: uuid.UUID) -> uuid.UUID:

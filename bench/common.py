@@ -18,12 +18,13 @@ import statistics
 import subprocess
 import sys
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -57,15 +58,22 @@ class Pair:
     fr_url: str
     de_url: str
     fr_db: Path
+    #: FR's other nodes (PostgreSQL store): their configs and URLs
+    fr_extra: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def fr_urls(self) -> list[str]:
+        return [self.fr_url, *(url for _, url in self.fr_extra)]
 
 
-def write_pair(base: Path, store: str = "sqlite", delivery: dict[str, float] | None = None) -> Pair:
+def write_pair(base: Path, store: str = "sqlite", delivery: dict[str, float] | None = None, nodes: int = 1) -> Pair:
     """Two gateways with their own keys, each other's public keys, and the gateway's default delivery settings.
 
     Only what a real deployment must say is set (ids, countries, ports, the partner and its keys, an
     intake token); delivery and retry settings are the defaults, not tuned for the bench, unless
     ``delivery`` overrides some (``--delivery`` on the command line). ``store`` other than ``sqlite``
-    is written as the gateways' ``store`` setting, for builds that have one.
+    is FR's PostgreSQL database (DE keeps its SQLite file: a database belongs to one gateway), and FR runs
+    as ``nodes`` nodes on it, each its own config and port.
     """
     ports = {FR: free_port(), DE: free_port()}
     roots = {FR: base / "fr", DE: base / "de"}
@@ -79,8 +87,8 @@ def write_pair(base: Path, store: str = "sqlite", delivery: dict[str, float] | N
     for gid, other in ((FR, DE), (DE, FR)):
         gateway: dict[str, Any] = {"id": gid, "country": country[gid], "role": "hotline", "host": "127.0.0.1",
                                    "port": ports[gid], "intake_token": TOKEN}
-        if store != "sqlite":
-            gateway["store"] = store
+        if store != "sqlite" and gid == FR:
+            gateway.update(store=store, node="fr-1")
         doc: dict[str, Any] = {
             "gateway": gateway,
             "partners": [{"id": other, "kind": "hotline", "country": country[other],
@@ -93,7 +101,32 @@ def write_pair(base: Path, store: str = "sqlite", delivery: dict[str, float] | N
         paths[gid] = roots[gid] / "config.toml"
         paths[gid].write_text(tomli_w.dumps(doc), encoding="utf-8")
     fr_db = config_mod.load(paths[FR]).db_path if store == "sqlite" else roots[FR] / "data"
-    return Pair(paths[FR], paths[DE], f"http://127.0.0.1:{ports[FR]}", f"http://127.0.0.1:{ports[DE]}", fr_db)
+    extra = []
+    for n in range(2, nodes + 1):
+        doc = tomllib.loads(paths[FR].read_text(encoding="utf-8"))
+        doc["gateway"].update(node=f"fr-{n}", port=free_port())
+        path = roots[FR] / f"fr-{n}.toml"
+        path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        extra.append((path, f"http://127.0.0.1:{doc['gateway']['port']}"))
+    return Pair(paths[FR], paths[DE], f"http://127.0.0.1:{ports[FR]}", f"http://127.0.0.1:{ports[DE]}", fr_db,
+                tuple(extra))
+
+
+def fresh_database(server: str) -> tuple[str, str]:
+    """A new, empty database on the PostgreSQL server of ``server`` (a URL); returns (name, URL)."""
+    import psycopg
+
+    name = f"hotline_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+
+
+def drop_database(server: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def delivery_setting(text: str) -> tuple[str, float]:
@@ -160,8 +193,13 @@ class CaseSource:
         for case in generate_cases(pool, seed=seed):
             doc = dump_case(case)
             doc["case_id"] = _CASE_MARK
+            if doc.get("status") == "retracted":  # every case travels: none taken back by its originator
+                doc["status"] = "assessed"
             for i, item in enumerate(doc.get("items", [])):
                 item["item_id"] = _item_mark(i)
+                kept = [a for a in item.pop("actions", []) if a["type"] != "retracted"]
+                if kept:
+                    item["actions"] = kept
                 item["assigned_country"] = "DE"
                 if item.get("legal_class") not in (LegalClass.BASELINE.value, LegalClass.NATIONAL.value):
                     item["legal_class"] = LegalClass.BASELINE.value
@@ -205,23 +243,26 @@ async def post_cases(session: aiohttp.ClientSession, url: str, body: bytes, path
         await r.read()
 
 
-async def submit_all(url: str, bodies: Iterable[bytes], *, concurrency: int = 4, path: str = "/v1/cases",
-                     progress: Callable[[int], None] | None = None) -> None:
-    """Every body (a JSON array of cases) to the intake, ``concurrency`` requests in flight."""
+async def submit_all(url: str | list[str], bodies: Iterable[bytes], *, concurrency: int = 4,
+                     path: str = "/v1/cases", progress: Callable[[int], None] | None = None) -> None:
+    """Every body (a JSON array of cases) to the intake, ``concurrency`` requests in flight; several URLs
+    (nodes of one gateway) take the requests in turn."""
+    urls = [url] if isinstance(url, str) else url
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=concurrency * 2)
     sent = 0
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker(session: aiohttp.ClientSession, n: int) -> None:
         nonlocal sent
         while (body := await queue.get()) is not None:
-            await post_cases(session, url, body, path)
+            await post_cases(session, urls[n % len(urls)], body, path)
+            n += concurrency
             sent += 1
             if progress is not None:
                 progress(sent)
 
     timeout = aiohttp.ClientTimeout(total=600)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        workers = [asyncio.create_task(worker(session)) for _ in range(concurrency)]
+        workers = [asyncio.create_task(worker(session, n)) for n in range(concurrency)]
         for body in bodies:
             await queue.put(body)
         for _ in workers:
@@ -229,14 +270,16 @@ async def submit_all(url: str, bodies: Iterable[bytes], *, concurrency: int = 4,
         await asyncio.gather(*workers)
 
 
-async def paced(url: str, docs: list[bytes], rate: float, path: str = "/v1/cases") -> float:
-    """One case per request at ``rate`` per second; returns the time the phase started (``time.time()``)."""
+async def paced(url: str | list[str], docs: list[bytes], rate: float, path: str = "/v1/cases") -> float:
+    """One case per request at ``rate`` per second (to several URLs in turn); returns the time the phase
+    started (``time.time()``)."""
+    urls = [url] if isinstance(url, str) else url
     began = time.time()
     t0 = time.perf_counter()
     async with aiohttp.ClientSession() as session:
         pending: set[asyncio.Task[None]] = set()
         for i, doc in enumerate(docs):
-            task = asyncio.create_task(post_cases(session, url, array([doc]), path))
+            task = asyncio.create_task(post_cases(session, urls[i % len(urls)], array([doc]), path))
             pending.add(task)
             task.add_done_callback(pending.discard)
             delay = t0 + (i + 1) / rate - time.perf_counter()
@@ -250,32 +293,47 @@ async def paced(url: str, docs: list[bytes], rate: float, path: str = "/v1/cases
 
 
 class DeliveredCounter:
-    """Delivered rows in a store, counted by SQL on a read-only connection (index range count)."""
+    """Delivered rows in a store, counted by SQL on a read-only connection (index range count): the SQLite
+    file, or the PostgreSQL database when ``store`` is its URL (``?`` placeholders either way)."""
 
     def __init__(self, store: str, db: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
-        if store != "sqlite":
-            scheme = urlsplit(store).scheme or store
-            raise SystemExit(f"--store {store}: counting delivered rows in {scheme!r} is not written yet "
-                             "(only the SQLite default is)")
-        self.db, self.sql, self.params = db, sql, params
+        self.store, self.db, self.sql, self.params = store, db, sql, params
         self._conn: sqlite3.Connection | None = None
+        self._pg: Any = None
+        if store != "sqlite":
+            import psycopg
+
+            self._pg = psycopg.connect(store, autocommit=True)
+            self._pg.execute("SET default_transaction_read_only = on")
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self._pg is not None:
+            return list(self._pg.execute(sql.replace("?", "%s"), params).fetchall())
+        assert self._conn is not None
+        return self._conn.execute(sql, params).fetchall()
 
     def count(self) -> int:
-        if self._conn is None:
+        if self._pg is None and self._conn is None:
             if not self.db.exists():
                 return 0
             self._conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
-        (n,) = self._conn.execute(self.sql, self.params).fetchone()
+        try:
+            ((n,),) = self._query(self.sql, self.params)
+        except Exception as exc:  # the gateway has not made its tables yet
+            if self._pg is not None and "does not exist" in str(exc):
+                return 0
+            raise
         return int(n)
 
     def latencies_ms(self, since: float, sql: str) -> list[float]:
         """Acceptance → delivery of rows created since ``since`` (a few thousand rows, the paced phase only)."""
-        assert self._conn is not None
-        return [(d - c) * 1000 for c, d in self._conn.execute(sql, (since,))]
+        return [(d - c) * 1000 for c, d in self._query(sql, (since,))]
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+        if self._pg is not None:
+            self._pg.close()
 
 
 def gateway_counter(pair: Pair, store: str) -> DeliveredCounter:

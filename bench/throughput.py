@@ -15,6 +15,10 @@ latencies come from FR's store. For the gateways, event-loop lag p99 is read fro
 
 Last line: ``throughput cases_per_s=<n> p50_ms=<n> p99_ms=<n> baseline_ratio=<n>``, the ratio being
 gateway cases/s ÷ floor cases/s (1.0 would mean no overhead over the floor).
+
+``--store postgresql://user@host:port/db`` puts FR on PostgreSQL (a fresh database made on that server
+for each run, dropped after; DE keeps its SQLite file), and ``--nodes 2`` runs FR as two ``serve``
+processes on it, the intake spread over both.
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ from bench.common import (
     DeliveredCounter,
     cpu_seconds,
     delivery_setting,
+    drop_database,
     free_port,
+    fresh_database,
     gateway_counter,
     lag_histogram,
     lag_p99_ms,
@@ -82,7 +88,7 @@ class Result:
 Lag = Callable[[], Awaitable[dict[str, dict[float, float]]]]
 
 
-async def measure(result: Result, counter: DeliveredCounter, intake: str, path: str, pids: dict[str, int],
+async def measure(result: Result, counter: DeliveredCounter, intake: str | list[str], path: str, pids: dict[str, int],
                   args: argparse.Namespace, latency_sql: str, lag: Lag | None) -> Result:
     source = CaseSource()
     await submit_all(intake, source.bodies(WARM_UP, 100), path=path)
@@ -157,11 +163,14 @@ async def floor_run(base: Path, args: argparse.Namespace) -> Result:
 
 
 async def gateway_run(base: Path, args: argparse.Namespace) -> Result:
-    pair = write_pair(base / "gateways", args.store, dict(args.delivery))
+    database = fresh_database(args.store) if args.store != "sqlite" else None
+    store = database[1] if database else "sqlite"
+    pair = write_pair(base / "gateways", store, dict(args.delivery), args.nodes)
     log = base / "gateways.log"
     de = spawn_gateway(pair.de_config, log)
     fr = spawn_gateway(pair.fr_config, log)
-    counter = gateway_counter(pair, args.store)
+    others = [spawn_gateway(config, log) for config, _ in pair.fr_extra]
+    counter = gateway_counter(pair, store)
 
     async def lag() -> dict[str, dict[float, float]]:
         return {FR: await lag_histogram(pair.fr_url), DE: await lag_histogram(pair.de_url)}
@@ -169,11 +178,16 @@ async def gateway_run(base: Path, args: argparse.Namespace) -> Result:
     try:
         await until_ready(pair.de_url, de)
         await until_ready(pair.fr_url, fr)
-        return await measure(Result("gateway"), counter, pair.fr_url, "/v1/cases", {"fr": fr.pid, "de": de.pid},
-                             args, GATEWAY_LATENCY_SQL, lag)
+        for (_, url), proc in zip(pair.fr_extra, others, strict=True):
+            await until_ready(url, proc)
+        pids = {"fr": fr.pid, "de": de.pid} | {f"fr-{n}": p.pid for n, p in enumerate(others, start=2)}
+        return await measure(Result("gateway"), counter, pair.fr_urls, "/v1/cases", pids, args, GATEWAY_LATENCY_SQL,
+                             lag)
     finally:
         counter.close()
-        stop(fr, de)
+        stop(*others, fr, de)
+        if database is not None:
+            drop_database(args.store, database[0])
         with contextlib.suppress(OSError):
             errors = log.read_text(errors="replace").strip()
             if errors:
@@ -186,7 +200,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=200, help="cases/s in the latency phase (default 200)")
     parser.add_argument("--seconds", type=float, default=10, help="length of the latency phase (default 10)")
     parser.add_argument("--store", default="sqlite",
-                        help="the gateways' store: sqlite (default) or a URL, for builds that support one")
+                        help="FR's store: sqlite (default) or a PostgreSQL server URL (a fresh database is made on it "
+                             "for each run and dropped after, so the URL needs CREATE DATABASE rights)")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="FR nodes on the PostgreSQL store, intake spread over them (default 1)")
     parser.add_argument("--delivery", type=delivery_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="override a [delivery] setting of both gateways (default: none, the gateway's "
                              "defaults); repeatable")
@@ -195,8 +212,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                              "of each round's ratio (pairs keep it fair when the machine's speed drifts)")
     parser.add_argument("--timeout", type=float, default=900, help="give up waiting for deliveries after this")
     args = parser.parse_args(argv)
-    if args.cases < 1 or args.rate <= 0 or args.seconds <= 0 or args.rounds < 1:
-        parser.error("--cases, --rate, --seconds and --rounds must be positive")
+    if args.cases < 1 or args.rate <= 0 or args.seconds <= 0 or args.rounds < 1 or args.nodes < 1:
+        parser.error("--cases, --rate, --seconds, --rounds and --nodes must be positive")
+    if args.nodes > 1 and args.store == "sqlite":
+        parser.error("--nodes above 1 needs --store postgresql://...")
     return args
 
 

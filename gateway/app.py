@@ -2,7 +2,9 @@
 
 Cleanup contexts run in order at start and in reverse at shutdown: the store opens first and closes
 last; the delivery worker starts last and is drained first, so in-flight deliveries finish (or are
-left queued, to be re-sent after restart) before the store closes.
+left queued, to be re-sent after restart) before the store closes. Leadership is settled before the
+singletons start (the work-queue poller, the checkpoint signer, housekeeping run on the leading node
+only) and handed over last, after the checkpoint of the run's last word.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from hotline_gateway.pipeline.accept import Acceptor
 from hotline_gateway.pipeline.checkpoints import Checkpointer
 from hotline_gateway.pipeline.deliver import DeliveryWorker
 from hotline_gateway.pipeline.housekeeping import Housekeeping
+from hotline_gateway.pipeline.leadership import Leadership
 from hotline_gateway.pipeline.lifecycle import Lifecycle
 from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.poll import WorkQueuePoller
@@ -58,7 +61,7 @@ async def sign_responses(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await open_store(app[CONFIG].db_path)
+    store = await open_store(app[CONFIG])
     app[STORE] = store
     yield
     await store.close()
@@ -75,7 +78,13 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     config, store = app[CONFIG], app[STORE]
     keyring = KeyRing(config.keys_dir)
     partner_keys = PartnerKeys(config.partner_key_paths())
-    checkpointer = Checkpointer(config, store, keyring, config.audit_checkpoint_s)
+    leadership = Leadership(store, config.leader_lease_s, config.node)
+    await leadership.start()
+
+    def leading() -> bool:
+        return leadership.leading
+
+    checkpointer = Checkpointer(config, store, keyring, config.audit_checkpoint_s, leading)
     await checkpointer.start()
     built = transports.build(TransportContext(config, app[SESSION], keyring, partner_keys, store,
                                               lambda: checkpointer.latest))
@@ -90,13 +99,13 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         config=config, store=store, keyring=keyring, partner_keys=partner_keys, verifier=verifier,
         acceptor=acceptor,
         receiver=Receiver(config, store, verifier, keyring, partner_keys, acceptor, cpu, lifecycle),
-        metrics=metrics, cpu=cpu, checkpointer=checkpointer, lifecycle=lifecycle,
+        metrics=metrics, cpu=cpu, checkpointer=checkpointer, leadership=leadership, lifecycle=lifecycle,
     )
     await worker.start()
-    housekeeping = Housekeeping(config, store)
+    housekeeping = Housekeeping(config, store, leading)
     housekeeping.start()
     iccam = built.get("iccam-api")
-    poller = WorkQueuePoller(config, acceptor, iccam) if isinstance(iccam, IccamApiTransport) else None
+    poller = WorkQueuePoller(config, acceptor, iccam, leading) if isinstance(iccam, IccamApiTransport) else None
     if poller is not None:
         poller.start()
     yield
@@ -105,6 +114,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     await housekeeping.stop()
     await worker.stop(config.shutdown_timeout_s)
     await checkpointer.close()  # the last word of this run, signed
+    await leadership.stop()
     cpu.close()
 
 

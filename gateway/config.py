@@ -7,6 +7,7 @@ Relative paths in the file are relative to the file itself, so a config director
 from __future__ import annotations
 
 import functools
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class DeliverySettings:
     #: the longest an idle delivery lane sleeps before looking for due work again (new work and the
     #: next due retry wake it sooner)
     poll_interval_s: float = 1.0
+    #: PostgreSQL store: how long a node's claim on a delivery stands before another node may take it over
+    #: (a node that died mid-send); longer than a batch can take to send (``timeout_s`` per attempt)
+    claim_lease_s: float = 120.0
     #: a retraction or correction not acknowledged this long after it was queued is overdue
     retraction_ack_s: float = 24 * 3600
 
@@ -94,6 +98,9 @@ class Partner:
     tlp_max: Tlp = Tlp.AMBER
     receive_reporter: bool = False
     may_send: bool = True
+    #: items their originator retracted are forwarded to this partner only when true (a partner that keeps
+    #: the complete record, e.g. the police); by default a retraction ends an item's journey
+    forward_retracted: bool = False
     asns: frozenset[int] = frozenset()
     organisations: frozenset[str] = frozenset()
     #: the ``options`` table as written; its typed form is ``settings``, filled in by the transport's
@@ -137,10 +144,20 @@ class Config:
     #: how often the audit chain's head is signed (and always on shutdown)
     audit_checkpoint_s: float = 60.0
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    #: a PostgreSQL URL shared by the nodes of this gateway; None: the SQLite file in ``data_dir``
+    store_url: str | None = None
+    #: the reporter-key vault of a PostgreSQL store: a database of its own, left out of the store's
+    #: backups (None: a table in the store's own database, see README)
+    vault_url: str | None = None
+    #: this node's name among the gateway's nodes (PostgreSQL store): whose claims are whose
+    node: str = "node"
+    #: how long a node leads the singletons without renewing before another takes over (PostgreSQL store)
+    leader_lease_s: float = 15.0
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def db_path(self) -> Path:
+        """The SQLite store's file (used only when no ``store`` URL is configured)."""
         return self.data_dir / "gateway.sqlite3"
 
     def partner_key_paths(self) -> dict[str, Path]:
@@ -205,6 +222,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
             categories=frozenset(Category(c) for c in p.get("categories", list(Category))),
             tlp_max=Tlp(p.get("tlp_max", "amber")), receive_reporter=bool(p.get("receive_reporter", False)),
             may_send=bool(p.get("may_send", p["kind"] in {"hotline", "law_enforcement", "network"})),
+            forward_retracted=bool(p.get("forward_retracted", False)),
             asns=frozenset(p.get("asns", [])), organisations=frozenset(p.get("organisations", [])),
             options=dict(p.get("options", {})), base=base,
         )
@@ -251,6 +269,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         operator_password_file=_resolve(base, gw["operator_password_file"]) if "operator_password_file" in gw else None,
         audit_checkpoint_s=float(raw.get("audit", {}).get("checkpoint_interval_s", 60.0)),
         retention=_retention(raw.get("retention", {})),
+        store_url=gw.get("store"), vault_url=gw.get("vault"), node=gw.get("node") or socket.gethostname(),
+        leader_lease_s=float(gw.get("leader_lease_s", 15.0)),
         raw=raw,
     )
 

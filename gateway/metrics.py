@@ -43,6 +43,8 @@ class Metrics:
         self.key_not_after = Gauge("hotline_signing_key_not_after_seconds",
                                    "End of the validity window of the key we sign with (Unix time): alert before it",
                                    registry=self.registry)
+        self.leader = Gauge("hotline_leader", "1 on the node that runs the singletons (work-queue poller, "
+                            "checkpoint signer, housekeeping), else 0", registry=self.registry)
         self.lifecycle_overdue = Gauge("hotline_lifecycle_overdue", "Retractions and corrections no destination has "
                                        "acknowledged within [delivery] retraction_ack_s", ["partner"],
                                        registry=self.registry)

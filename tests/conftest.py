@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.federation_fixtures"]
+pytest_plugins = ["tests.federation_fixtures", "tests.support.postgres"]
 
 
 @pytest.fixture

@@ -78,3 +78,13 @@ def test_the_jws_bench_prints_ours_against_joserfc() -> None:
     lines = run_bench("bench.jws", "--n", "20", "--rounds", "1", timeout=60)
     assert re.fullmatch(rf"jws sign_us={NUMBER} verify_us={NUMBER} joserfc_sign_us={NUMBER} "
                         rf"joserfc_verify_us={NUMBER} sign_ratio={NUMBER} verify_ratio={NUMBER}", lines[-1])
+
+
+def test_throughput_runs_several_fr_nodes_only_on_postgresql() -> None:
+    from bench import throughput
+
+    assert throughput.parse(["--store", "postgresql://bench@127.0.0.1/bench", "--nodes", "2"]).nodes == 2
+    assert throughput.parse([]).nodes == 1
+    for argv in (["--nodes", "2"], ["--nodes", "0"]):
+        with pytest.raises(SystemExit):
+            throughput.parse(argv)

@@ -77,7 +77,7 @@ def test_dump_omits_absent_values_and_empty_lists_so_that_the_schema_accepts_it(
         tlp=Tlp.AMBER,
         priority=Priority.HIGH,
         status=CaseStatus.NEW,
-        items=[Item(uuid.UUID(int=1), "https://example.org/a.jpg", LegalClass.BASELINE)],
+        items=[Item(uuid.UUID(int=1), LegalClass.BASELINE, "https://example.org/a.jpg")],
     )
     doc = dump_case(case)
     assert set(doc) == set(schema()["$defs"]["Case"]["required"])

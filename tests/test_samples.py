@@ -157,7 +157,8 @@ def test_every_value_of_every_value_list_occurs_in_500_cases(five_hundred: list[
 
 def _urls(case: Case) -> Iterator[str]:
     for item in case.items:
-        yield item.url
+        if item.url:
+            yield item.url
         if item.referrer:
             yield item.referrer
 

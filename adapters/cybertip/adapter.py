@@ -38,6 +38,8 @@ class CybertipAdapter:
     media_type = "application/xml"
     schema_path: Path | None = SCHEMA
     carries = CARRIES
+    #: a CyberTipline report reports addresses: routing leaves out items known only by their hashes
+    needs_url = True
 
     def encode(self, case: Case) -> bytes:
         root = build_submission(case)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from lxml import etree
 
 from hotline_gateway.adapters.cybertip.mapping import HASH_TYPES, INCIDENT_TYPES, PRIORITY_NOTE, TLP_NOTE, write_head
+from hotline_gateway.adapters.values import address
 from hotline_gateway.core.errors import EncodeError
 from hotline_gateway.core.model import Case, Item, Priority
 from hotline_gateway.core.timefmt import format_timestamp
@@ -38,7 +39,7 @@ def build_submission(case: Case) -> etree._Element:
     _sub(summary, "incidentDateTime", format_timestamp(case.incident_at or case.received_at))
     web = _sub(_sub(report, "internetDetails"), "webPageIncident")
     for item in case.items:
-        _sub(web, "url", item.url, field="items[].url")
+        _sub(web, "url", address(item, "cybertip"), field="items[].url")
     reporter = _sub(report, "reporter")
     _sub(reporter, "reportingOrganization", case.originator)
     r = case.reporter
@@ -63,7 +64,7 @@ def _file_details(root: etree._Element, item: Item) -> None:
     details = _sub(root, "fileDetails")
     if item.file_name is not None:
         _sub(details, "originalFileName", item.file_name, field="items[].file_name")
-    _sub(details, "locationOfFile", item.url, field="items[].url")
+    _sub(details, "locationOfFile", address(item, "cybertip"), field="items[].url")
     _sub(details, "publiclyAvailable", "true")
     if item.flags:
         annotations = _sub(details, "fileAnnotations")

@@ -38,6 +38,8 @@ class DsaNoticeAdapter:
     media_type = "application/vnd.hotline-gateway.dsa-notice+json"
     schema_path: Path | None = SCHEMA
     carries = CARRIES
+    #: a DSA notice reports addresses: routing leaves out items known only by their hashes
+    needs_url = True
 
     def __init__(self) -> None:
         self._validator = SchemaValidator.from_file(SCHEMA)

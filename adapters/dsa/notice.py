@@ -21,6 +21,7 @@ from hotline_gateway.adapters.dsa.wording import (
     WITHHOLD_FOR,
     substantiation,
 )
+from hotline_gateway.adapters.values import address
 from hotline_gateway.core.errors import DecodeError
 from hotline_gateway.core.model import (
     Case,
@@ -96,7 +97,8 @@ def write_notice(case: Case) -> dict[str, Any]:
 
 
 def _item(item: Item) -> dict[str, Any]:
-    out: dict[str, Any] = {"item_id": str(item.item_id), "url": item.url, "legal_class": item.legal_class.value}
+    out: dict[str, Any] = {"item_id": str(item.item_id), "url": address(item, "dsa-notice"),
+                           "legal_class": item.legal_class.value}
     if item.media_type is not None:
         out["content_type"] = item.media_type.value
     if item.hashes:

@@ -50,6 +50,8 @@ class IccamAdapter:
     media_type = "application/vnd.hotline-gateway.iccam-report+json"
     schema_path: Path | None = SCHEMA
     carries = CARRIES
+    #: ICCAM reports addresses: routing leaves out items known only by their hashes
+    needs_url = True
     #: a retraction or correction is the report again with the change applied (the transport posts the
     #: changed assessments and the retraction's action to the network's report)
     states_lifecycle = True

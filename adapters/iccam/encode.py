@@ -6,6 +6,7 @@ from typing import Any
 
 from hotline_gateway.adapters.iccam.fields import CONTENT_KIND, FLAGS, HASH_TYPES, RETRACTED_PREFIX
 from hotline_gateway.adapters.iccam.mapping import ValueLists
+from hotline_gateway.adapters.values import address
 from hotline_gateway.core.model import Action, ActionType, Case, Hosting, Item
 from hotline_gateway.core.timefmt import format_timestamp
 
@@ -35,7 +36,7 @@ def _url(item: Item, lists: ValueLists) -> dict[str, Any]:
         return None if value is None else lists.code(name, value)
 
     media = item.media_type
-    url = _put({"urlString": item.url, "hotlineReference": str(item.item_id)},
+    url = _put({"urlString": address(item, "iccam"), "hotlineReference": str(item.item_id)},
                isSourceUrl=item.is_source_url, referrer=item.referrer, fileName=item.file_name,
                contentType=code("contentType", media and CONTENT_KIND[media]), mediaType=code("mediaType", media),
                siteType=code("siteType", item.site_type), commerciality=code("commerciality", item.commerciality),

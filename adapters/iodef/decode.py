@@ -3,8 +3,9 @@
 Any schema-valid IODEF document is read, not only ours. Content items are URLs where RFC 7970 puts
 them: ``File/URL`` (with that File's hashes), ``Address category="site-uri"`` and ``BulkObservable
 type="site-uri"`` (``ext-value`` spelt url/uri is accepted too), wherever they sit in the Incident
-(indicators, event data). A hash with no URL cannot become a canonical item (``items[].url`` is
-required), so a document holding one is refused by name rather than silently thinned.
+(indicators, event data). A file named only by its digests (``File`` with ``HashData`` and no URL, a
+``BulkObservable`` of type ``file-hash``) becomes an item with hashes and no URL, so a document is refused
+only when it names neither a URL nor a hash.
 
 Our own documents (recognised by ``AdditionalData`` whose ``meaning`` starts with ``hotline-gateway:``)
 come back exactly as they went out. Anyone else's get cautious defaults: category ``other``, legal
@@ -211,10 +212,11 @@ class IncidentReader:
     # --- content ----------------------------------------------------------------------------------
 
     def items(self) -> list[Item]:
-        """Every URL the Incident names, wherever RFC 7970 puts one, with where it came from."""
+        """Every URL the Incident names, wherever RFC 7970 puts one, with where it came from; and every
+        file it names only by its digests (a File with HashData and no URL, a BulkObservable of file hashes)."""
         found: dict[tuple[object, ...], Item] = {}
         domains: list[tuple[str, Item]] = []
-        for el in self.el.iter(_Q + "URL", _Q + "Address", _Q + "BulkObservable", _Q + "DomainData"):
+        for el in self.el.iter(_Q + "URL", _Q + "Address", _Q + "BulkObservable", _Q + "DomainData", _Q + "File"):
             if _under(el, self.el, _NOT_CONTENT):
                 continue
             where = f"{self.where}/{_path(el, self.el)}"
@@ -222,58 +224,65 @@ class IncidentReader:
             legal = self.extras(indicator).get("legal_class") if indicator is not None else None
             legal_class = enum_or(LegalClass, legal, LegalClass.DOUBTFUL)
             key = _token(indicator.find(_Q + "IndicatorID")) if indicator is not None else None
-            urls, hashes, file_name, role = self.content(el, where)
-            single = len(urls) == 1 and key is not None and key.startswith("item-") and self.own
+            entries, file_name, role = self.content(el, where)
+            single = len(entries) == 1 and key is not None and key.startswith("item-") and self.own
             hosting = _hosting(el)
-            for k, url in enumerate(urls):
+            for k, (url, hashes) in enumerate(entries):
                 item_key = key.removeprefix("item-") if single and key else f"{key or where}/{el.tag}/{k}"
                 observed = None if self.own else role
                 item = Item(item_id=stable_uuid(item_key, self.originator, ID_NAMESPACE), url=url,
                             legal_class=legal_class, hashes=list(hashes), file_name=file_name, hosting=hosting,
                             observed_as=observed)
-                if observed is ObservedAs.DOMAIN:
+                if observed is ObservedAs.DOMAIN and url is not None:
                     domains.append((url, item))
                 elif self.own:
                     found[(item.item_id,)] = item  # ours come back exactly, items sharing a URL included
                 else:  # the same location said twice in one Incident is one item
                     found.setdefault((url, observed, tuple((h.algo, h.value) for h in hashes), file_name), item)
-        hosts = {urlsplit(item.url).hostname for item in found.values()}
+        hosts = {urlsplit(item.url).hostname for item in found.values() if item.url is not None}
         for url, item in domains:  # a domain says nothing more when a URL on it is already named
             if urlsplit(url).hostname not in hosts:
                 found.setdefault((url, ObservedAs.DOMAIN), item)
         return list(found.values())
 
     def content(self, el: etree._Element, where: str
-                ) -> tuple[list[str], list[Hash], str | None, ObservedAs]:
-        """URLs, hashes, file name and place of one URL, File's URL, Address, BulkObservable or DomainData."""
+                ) -> tuple[list[tuple[str | None, list[Hash]]], str | None, ObservedAs]:
+        """The entries (a URL or None, with its hashes), file name and place of one URL, File, Address,
+        BulkObservable or DomainData."""
         local = etree.QName(el).localname
         role = _role(el, self.el)
+        if local == "File":
+            if el.find(_Q + "URL") is not None:
+                return [], None, role  # the File's URL stands for it, with these hashes
+            hashes = self.hashes(el.find(_Q + "HashData"), where)
+            return ([(None, hashes)] if hashes else []), self.free(el.find(_Q + "FileName")), role
         if local == "URL":
             url = _token(el)
             parent = el.getparent()
             if parent is not None and etree.QName(parent).localname == "File":
                 data = parent.find(_Q + "HashData")
-                return ([url] if url else []), self.hashes(data, where), self.free(parent.find(_Q + "FileName")), role
-            return ([url] if url else []), [], None, role
+                return ([(url, self.hashes(data, where))] if url else []), self.free(parent.find(_Q + "FileName")), \
+                    role
+            return ([(url, [])] if url else []), None, role
         if local == "DomainData":
             name = _token(el.find(_Q + "Name"))
-            return ([f"http://{name.lower().rstrip('.')}/"] if name and _DOMAIN.fullmatch(name) else []), [], None, \
-                ObservedAs.DOMAIN
+            return ([(f"http://{name.lower().rstrip('.')}/", [])] if name and _DOMAIN.fullmatch(name) else []), \
+                None, ObservedAs.DOMAIN
         kind = el.get("category", "ipv6-addr") if local == "Address" else el.get("type", "")
         ext = ((el.get("ext-category") if local == "Address" else el.get("ext-type")) or "").strip().lower()
         is_url = kind in URL_KINDS or (kind == "ext-value" and ext in EXT_URL_KINDS)
         if local == "Address":
             url = _token(el)
-            return ([url] if is_url and url else []), [], None, role
+            return ([(url, [])] if is_url and url else []), None, role
         listed = (_token(el.find(_Q + "BulkObservableList")) or "").split()
         if is_url:
-            return listed, [], None, role
+            return [(u, []) for u in listed], None, role
         if kind in DOMAIN_KINDS or (kind == "ext-value" and ext in EXT_DOMAIN_KINDS):
-            return [f"http://{d.lower().rstrip('.')}/" for d in listed if _DOMAIN.fullmatch(d)], [], None, \
+            return [(f"http://{d.lower().rstrip('.')}/", []) for d in listed if _DOMAIN.fullmatch(d)], None, \
                 ObservedAs.DOMAIN
-        if kind in HASH_KINDS and listed:
-            raise _hash_without_url(where)
-        return [], [], None, role
+        if kind in HASH_KINDS:
+            return [(None, [_listed_hash(h, f"{where}/BulkObservableList")]) for h in listed], None, role
+        return [], None, role
 
     def hashes(self, data: etree._Element | None, where: str) -> list[Hash]:
         """Digests we have an algorithm for (md5, sha1, sha256, pdq, photodna); others are not carried."""
@@ -329,9 +338,15 @@ def _hosting(el: etree._Element) -> Hosting | None:
     return None
 
 
-def _hash_without_url(where: str) -> DecodeError:
-    return DecodeError("a hash indicator without a URL cannot become a canonical item (every item needs the URL "
-                       "where the content is)", path=where, fmt=FMT)
+#: a file hash listed without its algorithm (BulkObservable type file-hash) is known by its length
+_HASH_BY_LENGTH = {32: HashAlgo.MD5, 40: HashAlgo.SHA1, 64: HashAlgo.SHA256}
+
+
+def _listed_hash(text: str, where: str) -> Hash:
+    algo = _HASH_BY_LENGTH.get(len(text))
+    if algo is None or not all(c in "0123456789abcdefABCDEF" for c in text):
+        raise DecodeError(f"{text[:80]!r} is not an MD5, SHA-1 or SHA-256 digest in hex", path=where, fmt=FMT)
+    return Hash(algo, text.lower())
 
 
 def _path(el: etree._Element, stop: etree._Element) -> str:
@@ -370,8 +385,8 @@ def read_incidents(root: etree._Element) -> list[tuple[IncidentReader, Case]]:
         if case is not None:
             out.append((reader, case))
     if not out:
-        raise DecodeError("no content items: no Incident names a URL or a domain where RFC 7970 puts them (a URL "
-                          "element in File, Record, Service, RelatedActivity or Reference; Address or BulkObservable "
-                          "of category site-uri; DomainData/Name; BulkObservable of domain names)",
-                          path="/IODEF-Document", fmt=FMT)
+        raise DecodeError("no content items: no Incident names a URL, a domain or a file hash where RFC 7970 puts "
+                          "them (a URL element in File, Record, Service, RelatedActivity or Reference; Address or "
+                          "BulkObservable of category site-uri; DomainData/Name; BulkObservable of domain names or "
+                          "file hashes; a File's HashData)", path="/IODEF-Document", fmt=FMT)
     return out

@@ -96,7 +96,7 @@ def _history(incident: etree._Element, case: Case) -> None:
     if not entries:
         return
     history = _el(incident, "History")
-    retracted = [i.url for i in case.items if any(a.type is ActionType.RETRACTED for a in i.actions)]
+    retracted = [i.url or str(i.item_id) for i in case.items if any(a.type is ActionType.RETRACTED for a in i.actions)]
     for entry in entries:
         item = _el(history, "HistoryItem", **LIFECYCLE[entry.event])
         _el(item, "DateTime", format_timestamp(entry.at))
@@ -128,10 +128,11 @@ def _indicator(parent: etree._Element, originator: str, item: Item) -> None:
     file = _el(_el(_el(indicator, "Observable"), "FileData"), "File")
     if item.file_name is not None:
         _el(file, "FileName", item.file_name, field="items[].file_name")
-    if not is_any_uri(item.url):
-        raise EncodeError(f"items[].url {item.url!r} is not an xs:anyURI, which IODEF's URL must be "
-                          "(a malformed %-escape, a second '#', or brackets outside the host)")
-    _el(file, "URL", item.url, field="items[].url")
+    if item.url is not None:  # an item known only by its digests is a File of hashes alone
+        if not is_any_uri(item.url):
+            raise EncodeError(f"items[].url {item.url!r} is not an xs:anyURI, which IODEF's URL must be "
+                              "(a malformed %-escape, a second '#', or brackets outside the host)")
+        _el(file, "URL", item.url, field="items[].url")
     if item.hashes:
         data = _el(file, "HashData", scope="file-contents")
         for h in item.hashes:  # the schema wants every Hash before any FuzzyHash

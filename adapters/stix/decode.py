@@ -182,7 +182,7 @@ class _Reader:
             return self._observed(obj)
         return []
 
-    def _item(self, obj: _Obj, key: str, url: str, hashes: list[Hash], name: str | None) -> Item:
+    def _item(self, obj: _Obj, key: str, url: str | None, hashes: list[Hash], name: str | None) -> Item:
         labels = obj.labels()
         return Item(
             item_id=self.item_id(key), url=url, hashes=hashes, file_name=name,
@@ -212,6 +212,8 @@ class _Reader:
         key = group.id.removeprefix("observed-data--")
         items = [self._item(group, key if len(urls) == 1 else f"{key}/{n}", url, list(hashes), name)
                  for n, (_, url) in enumerate(urls)]
+        if not urls and hashes:  # a file observed by its digests alone (no address known)
+            items = [self._item(group, key, None, list(hashes), name)]
         if len(items) == 1 and (ours := group.our_id()) is not None:
             items[0].item_id = ours
         return items
@@ -306,7 +308,8 @@ def cases(data: bytes) -> list[Case]:
     found = [_report_case(bundle, r) for r in reports] if reports else [_loose_case(bundle)]
     found = [c for c in found if c.items]
     if not found:
-        raise fail("no content items: the bundle has no url observable, observed-data with a url, or indicator "
+        raise fail("no content items: the bundle has no url observable, observed-data with a url or a hashed file, "
+                   "or indicator "
                    "whose pattern compares url:value", "$.objects")
     for case in found:
         try:

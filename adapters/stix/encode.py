@@ -16,6 +16,7 @@ from typing import Any
 
 from hotline_gateway.adapters.stix import extension, ids
 from hotline_gateway.adapters.stix.markings import marking
+from hotline_gateway.core.errors import EncodeError
 from hotline_gateway.core.model import ActionType, Case, CaseStatus, HashAlgo, Item
 
 #: hash names from STIX's hash-algorithm vocabulary; PDQ and PhotoDNA go in our extension instead
@@ -106,10 +107,17 @@ def bundle(case: Case) -> dict[str, Any]:
     objects: dict[str, dict[str, Any]] = {identity["id"]: identity, mark["id"]: mark}
     groups: list[str] = []
     for item in case.items:
-        url: dict[str, Any] = {"type": "url", "spec_version": "2.1", "id": ids.sco("url", {"value": item.url}),
-                               "value": item.url, "object_marking_refs": marks}
-        members = [url, *files(item, marks)]
-        if len(members) == 1 and perceptual(item):
+        if item.url is None:  # known only by its digests: the file observables alone
+            members = files(item, marks)
+            if not members:
+                raise EncodeError(f"item {item.item_id} has no URL and only perceptual hashes: a STIX file needs "
+                                  "a hash STIX names (MD5, SHA-1, SHA-256) or a name")
+            url: dict[str, Any] | None = None
+        else:
+            url = {"type": "url", "spec_version": "2.1", "id": ids.sco("url", {"value": item.url}),
+                   "value": item.url, "object_marking_refs": marks}
+            members = [url, *files(item, marks)]
+        if url is not None and len(members) == 1 and perceptual(item):
             # the url observable is shared by every item naming the URL: a copy for this item's hashes would
             # need its own id, so the hashes ride on the one url object (same id: value only contributes)
             url["extensions"] = extension.extension(perceptual(item))

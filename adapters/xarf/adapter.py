@@ -40,6 +40,8 @@ class XarfAdapter:
     #: the official X-ARF v4 master schema (outside this project) is the judge of what we write
     schema_path: Path | None = None
     carries = CARRIES
+    #: X-ARF reports addresses: routing leaves out items known only by their hashes
+    needs_url = True
 
     def __init__(self, contacts: Mapping[str, Contact] | None = None) -> None:
         """``contacts``: the abuse-desk contact to name as reporter and sender, per originating hotline;

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from hotline_gateway.adapters.values import address
 from hotline_gateway.adapters.xarf.vocab import AGE, DOMAIN, HASH_FIELDS, MAX_TAGS, MEDIA, VERSION, Contact
 from hotline_gateway.core.errors import EncodeError
 from hotline_gateway.core.model import ActionType, Case, HashAlgo, Hosting, Item
@@ -21,7 +22,8 @@ _REMOVED = (ActionType.CONTENT_REMOVED, ActionType.CONTENT_UNAVAILABLE)
 
 def report(case: Case, item: Item, xarf_type: str, contact: Contact) -> dict[str, Any]:
     """The X-ARF report for one item of a case (``xarf_type`` is ``csam`` or ``csem``)."""
-    host = (urlsplit(item.url).hostname or "").lower()
+    url = address(item, "X-ARF")
+    host = (urlsplit(url).hostname or "").lower()
     hosting = item.hosting or Hosting()
     tags = [f"case:{case.case_id}", f"legal_class:{item.legal_class.value}", f"tlp:{case.tlp.value}"]
     doc: dict[str, Any] = {
@@ -31,10 +33,10 @@ def report(case: Case, item: Item, xarf_type: str, contact: Contact) -> dict[str
         "reporter": contact.as_json(),
         "sender": contact.as_json(),
         # where the content is served from: the traced address when there is one, else its host
-        "source_identifier": hosting.ip or host or item.url,
+        "source_identifier": hosting.ip or host or url,
         "category": "content",
         "type": xarf_type,
-        "url": item.url,
+        "url": url,
         "detection_method": "manual_review",  # an analyst assessed the item
         "verification_method": "manual",
         "description": f"{xarf_type.upper()} assessed by internet hotline {case.originator}; please remove it.",

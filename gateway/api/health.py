@@ -25,7 +25,8 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the store takes a durable write, a signing key is valid now, and the worker runs;
-    otherwise 503 naming each check that failed (every check runs, none short-circuits)."""
+    otherwise 503 naming each check that failed (every check runs, none short-circuits). Both name this
+    node and whether it leads the singletons."""
     svc = services(request)
     checks: dict[str, str] = {}
     try:
@@ -41,9 +42,11 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:
         checks["keys"] = f"failing: {exc}"
     checks["worker"] = "ok" if request.app[WORKER].running else "not running"
+    node = {"node": svc.config.node, "leader": svc.leadership.leading}
     if all(v == "ok" for v in checks.values()):
-        return web.json_response({"status": "ready", "checks": checks})
-    return problem(503, "not_ready", "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"), checks=checks)
+        return web.json_response({"status": "ready", "checks": checks, **node})
+    return problem(503, "not_ready", "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"), checks=checks,
+                   **node)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -58,5 +61,6 @@ async def metrics(request: web.Request) -> web.Response:
             raise VerificationError("missing or wrong bearer token for /metrics", code="bad_token")
     key = svc.keyring.signing_key
     svc.metrics.key_not_after.set(svc.keyring.keys.entry(key.kid).not_after.timestamp())
+    svc.metrics.leader.set(1 if svc.leadership.leading else 0)
     body = await svc.metrics.render(svc.store, svc.config.partners, ack_s=svc.config.delivery.retraction_ack_s)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

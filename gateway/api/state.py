@@ -15,6 +15,7 @@ from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import Acceptor
 from hotline_gateway.pipeline.checkpoints import Checkpointer
 from hotline_gateway.pipeline.deliver import DeliveryWorker
+from hotline_gateway.pipeline.leadership import Leadership
 from hotline_gateway.pipeline.lifecycle import Lifecycle
 from hotline_gateway.pipeline.offload import CpuPool
 from hotline_gateway.pipeline.receive import Receiver
@@ -34,6 +35,8 @@ class Services:
     metrics: Metrics
     cpu: CpuPool
     checkpointer: Checkpointer
+    #: whether this node runs the gateway's singletons (always, on a single-node store)
+    leadership: Leadership
     lifecycle: Lifecycle
     #: in-process counts of what happened (messages in, duplicates answered, rejections by code)
     counters: Counter[str] = field(default_factory=Counter)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hotline_gateway.cli.output import emit
+from hotline_gateway.core.errors import BadInput
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -21,6 +22,9 @@ def run_backup(args: argparse.Namespace) -> int:
     from hotline_gateway.store.sqlite.backup import backup
 
     config = config_mod.load(args.config)
+    if config.store_url is not None:
+        raise BadInput(f"{args.config}: the store is PostgreSQL ([gateway] store); back it up with pg_dump "
+                       "(README: several nodes on PostgreSQL), not with this command")
     result = backup(config.db_path, Path(args.output))
     emit(args, {**asdict(result), "path": str(result.path)},
          f"backup {result.path}: {result.bytes} bytes, {result.cases} cases, {result.deliveries} deliveries, "

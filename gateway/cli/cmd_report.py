@@ -31,14 +31,14 @@ def _day(text: str, flag: str) -> date:
 def run_report(args: argparse.Namespace) -> int:
     from hotline_gateway import config as config_mod
     from hotline_gateway.cli import aio
-    from hotline_gateway.store import open_store
+    from hotline_gateway.store import open_store, store_exists
     from hotline_gateway.store.report_records import ReportCase, ReportDelivery
 
     config = config_mod.load(args.config)
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
     if end < start:
         raise BadInput("--to is before --from")
-    if not config.db_path.exists():
+    if not store_exists(config):
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
     # Imported here: matplotlib costs every other command ~40 MB and a noticeable start-up time.
     from hotline_gateway.report.figures import compute, period_bounds
@@ -47,7 +47,7 @@ def run_report(args: argparse.Namespace) -> int:
     lo, hi = period_bounds(start, end)
 
     async def read() -> tuple[list[ReportCase], list[ReportDelivery]]:
-        store = await open_store(config.db_path, recover=False)
+        store = await open_store(config, recover=False)
         try:
             return await store.report_cases(lo, hi), await store.report_deliveries(lo, hi)
         finally:

@@ -30,6 +30,8 @@ role = "{role}"
 host = "127.0.0.1"            # plain HTTP: listen on loopback, with a TLS proxy in front (docs/deploy.md)
 port = {port}
 {public_url}data_dir = "data"           # the SQLite store lives here
+# store = "postgresql://hotline@db.internal:5432/hotline_fr"   # several nodes: one PostgreSQL database
+# node = "fr-1"             # each node its own name, config file and port; same id, keys and store
 keys_dir = "keys"           # our key directory: keyring.json (public) and *.key (private, 0600)
 intake_token_file = "intake.token"   # bearer token of the local case system (POST /v1/cases)
 operator_password_file = "operator.scrypt"  # status page sign-in: hotline-gateway operator set-password
@@ -143,13 +145,13 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def with_store(config_file: str) -> tuple[config_mod.Config, Store]:
-    from hotline_gateway.store import open_store
+    from hotline_gateway.store import open_store, store_exists
     from hotline_gateway.transports import registry as transports
 
     config = transports.load(config_file)
-    if not config.db_path.exists():
+    if not store_exists(config):
         raise BadInput(f"{config.db_path}: no store yet (has the gateway run?)")
-    return config, await open_store(config.db_path, recover=False)
+    return config, await open_store(config, recover=False)
 
 
 def run_status(args: argparse.Namespace) -> int:

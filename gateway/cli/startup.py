@@ -26,6 +26,7 @@ EXPIRY_WARNING_DAYS = 30
 def startup_info(gw: RunningGateway) -> dict[str, Any]:
     from hotline_gateway.api.state import SERVICES
     from hotline_gateway.crypto.keydir import format_time
+    from hotline_gateway.store import store_label
 
     config = gw.config
     keyring = gw.app[SERVICES].keyring
@@ -35,7 +36,7 @@ def startup_info(gw: RunningGateway) -> dict[str, Any]:
     return {
         "version": __version__, "gateway": config.id, "country": config.country, "role": config.role,
         "listen": gw.url, "public_url": config.public_url, "key": key.kid, "key_not_after": format_time(not_after),
-        "key_days_left": int(days_left), "store": str(config.db_path), "config": str(config.path),
+        "key_days_left": int(days_left), "store": store_label(config), "config": str(config.path),
         "routes": len(config.routes), "default_routes": "routes" not in config.raw,
         "partners": [{"id": p.id, "kind": p.kind, "country": p.country, "format": p.format, "transport": p.transport,
                       "endpoint": p.endpoint, "tlp_max": p.tlp_max.value} for p in config.partners.values()],

@@ -14,7 +14,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from hotline_gateway.core.model import ActionType, CaseStatus, CustodyEvent, LifecycleKind, RetractReason
+from hotline_gateway.core.model import (
+    ActionType,
+    Case,
+    CaseStatus,
+    CustodyEvent,
+    Item,
+    LifecycleKind,
+    RetractReason,
+)
 from hotline_gateway.core.timefmt import format_timestamp
 
 Doc = dict[str, Any]
@@ -40,6 +48,11 @@ def retracted_items(doc: Mapping[str, Any]) -> set[str]:
     if doc.get("status") == CaseStatus.RETRACTED.value:
         return {i["item_id"] for i in items}
     return {i["item_id"] for i in items if any(a["type"] == ActionType.RETRACTED.value for a in i.get("actions", []))}
+
+
+def item_retracted(case: Case, item: Item) -> bool:
+    """Whether the originator took ``item`` back (the typed twin of ``retracted_items``)."""
+    return case.status is CaseStatus.RETRACTED or any(a.type is ActionType.RETRACTED for a in item.actions)
 
 
 def action_reason(reason: str, note: str | None) -> str:
@@ -78,7 +91,7 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Doc]:
     for item_id in sorted(set(before) | set(after)):
         a, b = before.get(item_id), after.get(item_id)
         if a is None or b is None:
-            changes.append(_change(item_id, "item", a and a["url"], b and b["url"]))
+            changes.append(_change(item_id, "item", a and a.get("url", item_id), b and b.get("url", item_id)))
             continue
         for field in sorted((set(a) | set(b)) - ITEM_FIXED):
             if a.get(field) != b.get(field):

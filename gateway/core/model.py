@@ -290,9 +290,11 @@ class CustodyEntry(Struct):
 
 
 class Item(Struct):
+    """A reported item: its address, or (content known only by its digests) its hashes; at least one."""
+
     item_id: uuid.UUID
-    url: str
     legal_class: LegalClass
+    url: str | None = None
     is_source_url: bool | None = None
     referrer: str | None = None
     media_type: ContentType | None = None

@@ -34,6 +34,10 @@ MAX_EXPLAINED = 50
 def _problem(error: jsonschema.ValidationError) -> FieldProblem:
     import jsonschema  # imported only to explain a failure (see SchemaValidator)
 
+    # "one of these fields" (an item's url or its hashes): name them all, not the first alternative
+    if error.validator == "anyOf" and error.context and all(e.validator == "required" for e in error.context):
+        names = [m.group(1) for e in error.context if (m := _REQUIRED.match(e.message))]
+        return FieldProblem(json_path(list(error.absolute_path)), f"needs one of: {', '.join(names)}")
     # oneOf/anyOf failures say little on their own; the closest sub-error says what to fix.
     if error.context:
         best = jsonschema.exceptions.best_match(error.context)

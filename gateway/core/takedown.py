@@ -53,12 +53,12 @@ def merge_actions(doc: Doc, updates: Iterable[tuple[str, Mapping[str, Any]]]) ->
 def match_items(stored: Mapping[str, Any], incoming: Mapping[str, Any]) -> dict[str, str]:
     """Incoming item id → stored item id: by id, or by URL when the partner's format kept no item ids."""
     by_id = {i["item_id"] for i in stored.get("items", [])}
-    by_url = {i["url"]: i["item_id"] for i in stored.get("items", [])}
+    by_url = {i["url"]: i["item_id"] for i in stored.get("items", []) if "url" in i}
     out: dict[str, str] = {}
     for item in incoming.get("items", []):
         if item["item_id"] in by_id:
             out[item["item_id"]] = item["item_id"]
-        elif item["url"] in by_url:
+        elif item.get("url") in by_url:
             out[item["item_id"]] = by_url[item["url"]]
     return out
 

@@ -55,7 +55,9 @@ def check_files(config: Config) -> list[Finding]:
         found.append(must_fix(CHECK, str(config.path), "holds the intake token inline and others can read it",
                               "move it to intake_token_file (mode 0600)"))
     data = config.data_dir
-    if not data.exists():
+    if config.store_url is not None:
+        pass  # the store is PostgreSQL: its files are the database server's, not ours to check
+    elif not data.exists():
         found.append(warn(CHECK, str(data), "no store yet: the gateway creates it (folder 0700, files 0600) on start"))
     else:
         found.append(_private(data, "the store's folder", 0o700))

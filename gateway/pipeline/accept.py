@@ -24,7 +24,7 @@ from hotline_gateway.core.takedown import removed_items
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.sealing import index_token, new_key, seal
-from hotline_gateway.pipeline.encode import encode_for, project
+from hotline_gateway.pipeline.encode import encode_for, needs_url, project
 from hotline_gateway.pipeline.route import Decision, Router
 from hotline_gateway.pipeline.sign import payload_digest, sign_payload
 from hotline_gateway.store.interface import Store
@@ -90,9 +90,16 @@ class Acceptor:
             deliveries: list[Delivery] = []
             queued: list[AuditEntry] = []
             gone = removed_items(doc) if any(d.partner.kind in NOTICE_KINDS for d in routing.destinations) else set()
+            hash_only = {str(i.item_id) for i in case.items if i.url is None}
             for routed in routing.destinations:
                 partner = routed.partner
                 item_ids = [i for i in routed.item_ids if partner.kind not in NOTICE_KINDS or i not in gone]
+                if hash_only and needs_url(partner.format):
+                    # a format that reports addresses cannot carry content known only by its digests
+                    routing.decisions += [Decision(i, "encode", partner.id, False,
+                                                   f"{partner.format} reports addresses; the item has only hashes")
+                                          for i in item_ids if i in hash_only]
+                    item_ids = [i for i in item_ids if i not in hash_only]
                 if not item_ids:
                     continue  # a host is never sent a notice about content already reported removed
                 try:

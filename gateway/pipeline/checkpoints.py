@@ -6,12 +6,16 @@ at}``, taken periodically and on shutdown. Without our key nobody can make a che
 rewritten chain. Each outbound message carries our latest checkpoint (the ``Hotline-Checkpoint``
 header, covered by the request signature) and partners keep what they receive: a chain truncated or
 rewritten later, even with our key, no longer agrees with what they witnessed.
+
+Of several nodes of one gateway, the leading one signs (``leading``); the others read the latest
+checkpoint from the store each interval, so every node's outbound messages carry it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,17 +53,20 @@ def checkpoint_claims(claims: dict[str, Any]) -> tuple[str, int, str, str]:
 
 
 class Checkpointer:
-    """Signs the chain head when it moved (every ``interval_s``, and on ``close``), and keeps the latest
-    checkpoint at hand for outbound messages."""
+    """Signs the chain head when it moved (every ``interval_s``, and on ``close``) on the leading node,
+    and keeps the latest checkpoint at hand for outbound messages on every node."""
 
-    def __init__(self, config: Config, store: Store, keyring: KeyRing, interval_s: float = 60.0) -> None:
+    def __init__(self, config: Config, store: Store, keyring: KeyRing, interval_s: float = 60.0,
+                 leading: Callable[[], bool] = lambda: True) -> None:
         self.config, self.store, self.keyring, self.interval_s = config, store, keyring, interval_s
+        self.leading = leading
         self.latest: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.latest = await self.store.latest_checkpoint()
-        await self.sign_now()
+        if self.leading():
+            await self.sign_now()
         self._task = asyncio.create_task(self._loop(), name="checkpoints")
 
     async def close(self) -> None:
@@ -68,7 +75,8 @@ class Checkpointer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.sign_now()
+        if self.leading():
+            await self.sign_now()
 
     async def sign_now(self) -> Checkpoint | None:
         """A checkpoint of the current head, unless the latest one already names it."""
@@ -92,7 +100,10 @@ class Checkpointer:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                await self.sign_now()
+                if self.leading():
+                    await self.sign_now()
+                else:
+                    self.latest = await self.store.latest_checkpoint() or self.latest
             except Exception:
                 log.exception("checkpoint.failed")
 

@@ -34,5 +34,10 @@ def project(case: Case, partner: Partner, item_ids: list[str], *, sender: str, a
     )
 
 
+def needs_url(fmt: str) -> bool:
+    """Whether the format reports addresses only (X-ARF, DSA notices, ICCAM, the CyberTipline): the adapter says."""
+    return bool(getattr(registry.get(fmt), "needs_url", False))
+
+
 def encode_for(partner: Partner, case: Case) -> bytes:
     return registry.get(partner.format).encode(case)

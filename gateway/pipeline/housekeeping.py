@@ -1,12 +1,13 @@
 """Housekeeping: periodic jobs of a running gateway — forgetting nonces that left the replay window (so
 the table never grows without bound) and applying the retention policy (reporter data erased, cases
-purged when their time is up)."""
+purged when their time is up). One node of a gateway runs them (``leading``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from hotline_gateway.config import Config
 from hotline_gateway.core.log import get_logger
@@ -17,9 +18,10 @@ log = get_logger("hotline_gateway.housekeeping")
 
 
 class Housekeeping:
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, leading: Callable[[], bool] = lambda: True) -> None:
         self.config = config
         self.store = store
+        self.leading = leading
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -44,6 +46,8 @@ class Housekeeping:
             await asyncio.sleep(step)
             since_nonces += step
             since_retention += step
+            if not self.leading():
+                continue
             try:
                 if since_nonces >= self.config.clock_skew_s:
                     since_nonces = 0.0

@@ -1,12 +1,14 @@
 """Receive by polling: partners that do not push (the ICCAM-style network) are asked for their work
 queue; what comes back goes through the same decode → validate → accept as a pushed message, and is
-acknowledged only once it is durably stored.
+acknowledged only once it is durably stored. Only the leading node polls (``leading``): two nodes
+fetching one queue at once would both take every report in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from hotline_gateway.adapters import registry
 from hotline_gateway.config import Config, Partner
@@ -22,8 +24,9 @@ log = get_logger("hotline_gateway.poll")
 
 
 class WorkQueuePoller:
-    def __init__(self, config: Config, acceptor: Acceptor, transport: IccamApiTransport) -> None:
-        self.config, self.acceptor, self.transport = config, acceptor, transport
+    def __init__(self, config: Config, acceptor: Acceptor, transport: IccamApiTransport,
+                 leading: Callable[[], bool] = lambda: True) -> None:
+        self.config, self.acceptor, self.transport, self.leading = config, acceptor, transport, leading
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -52,6 +55,9 @@ class WorkQueuePoller:
         opts = settings(partner, IccamSettings)
         interval, country = opts.poll_interval_s, opts.poll_country or self.config.country
         while True:
+            if not self.leading():
+                await asyncio.sleep(min(interval, 1.0))
+                continue
             try:
                 taken = await self.transport.poll(partner, country, lambda data: self._accept(partner, data))
                 if taken:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hotline_gateway.config import Config, Partner, Route
+from hotline_gateway.core.lifecycle import item_retracted
 from hotline_gateway.core.model import Case, Item
 
 
@@ -92,10 +93,12 @@ class Router:
             return found, "no abuse contact known for this host"
         return [self.config.partners[dest]], ""
 
-    def _policy(self, partner: Partner, case: Case, origin: str) -> str | None:
-        """Why a partner may not receive this case, or None if it may."""
+    def _policy(self, partner: Partner, case: Case, item: Item, origin: str) -> str | None:
+        """Why a partner may not receive this item of the case, or None if it may."""
         if partner.id == origin:
             return "never sent back to its sender"
+        if item_retracted(case, item) and not partner.forward_retracted:
+            return f"retracted by its originator; {partner.id} is not sent retracted items (forward_retracted)"
         if case.category not in partner.categories:
             return f"{partner.id} does not accept category {case.category.value}"
         if case.tlp.rank > partner.tlp_max.rank:
@@ -121,7 +124,7 @@ class Router:
                     if not partners:
                         decisions.append(Decision(item_id, route.name, dest, False, missing))
                     for partner in partners:
-                        refused = self._policy(partner, case, origin)
+                        refused = self._policy(partner, case, item, origin)
                         if refused:
                             decisions.append(Decision(item_id, route.name, partner.id, False, refused))
                             continue

@@ -5,9 +5,11 @@ Behaviour a client must cope with, all reproducible here: access tokens expire (
 and are refreshed; refresh tokens expire too (``expire_refresh``) and the client logs in again; a
 refused login is a 401 with an empty body; a client without a certificate from the network's CA is
 refused in the TLS handshake. Creating a report twice with the same ``hotlineReference`` returns
-the first report's id (no duplicate). Failures can be injected per step (login, refresh, create,
-assessment, actions, queue, ack): ``fail_next("assessment", 503)`` answers that status instead;
-``stall_next("create", seconds)`` does the work but answers late, as a timed-out call would.
+the first report's id (no duplicate). ``served`` counts how often each queued report was handed out
+(a report fetched by two pollers before either acknowledged it is served twice). Failures can be
+injected per step (login, refresh, create, assessment, actions, queue, ack): ``fail_next("assessment",
+503)`` answers that status instead; ``stall_next("create", seconds)`` does the work but answers late,
+as a timed-out call would.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import hmac
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +36,7 @@ class IccamSim:
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     queues: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    served: Counter[str] = field(default_factory=Counter)
     logins: int = 0
     refreshes: int = 0
     _access: dict[str, float] = field(default_factory=dict)
@@ -146,7 +150,9 @@ class IccamSim:
         refused = self._authorised(request, "queue")
         if refused is not None:
             return refused
-        return web.json_response({"reports": self.queues.get(request.match_info["country"], [])})
+        reports = self.queues.get(request.match_info["country"], [])
+        self.served.update(str(r.get("hotlineReference")) for r in reports)
+        return web.json_response({"reports": reports})
 
     async def ack(self, request: web.Request) -> web.Response:
         refused = self._authorised(request, "ack")

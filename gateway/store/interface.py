@@ -2,8 +2,10 @@
 
 Nothing outside ``gateway/store/`` writes SQL; everything else holds a ``Store``. Each method is one
 transaction: what it writes is committed (and synced) before it returns, or nothing is written and it
-raises. The SQLite store is the embedded default; the same contract tests run against every
-implementation (``tests/store/``).
+raises. The SQLite store is the embedded default (one node); the PostgreSQL store serves several nodes
+of one gateway (claims with leases, the audit chain appended under a lock, nonces and sessions shared,
+leadership for the singletons). The same contract tests run against every implementation
+(``tests/store/``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,19 @@ class Store(Protocol):
 
     async def probe_write(self, timeout: float = 5.0) -> None:
         """Readiness: a real, synced write; raises ``StoreError`` when the store cannot commit."""
+        ...
+
+    # --- nodes ------------------------------------------------------------------------------------
+
+    async def hold_leadership(self) -> bool:
+        """Become, or stay, the one node of this gateway that runs the singletons (work-queue poller,
+        checkpoint signer, housekeeping); True while this node leads. Called periodically, more often
+        than the lease; a node that stops calling loses the lead to another after the lease. A
+        single-node store always leads."""
+        ...
+
+    async def release_leadership(self) -> None:
+        """Hand the lead over at once (shutdown), instead of letting the lease run out."""
         ...
 
     # --- intake -----------------------------------------------------------------------------------
@@ -105,7 +120,9 @@ class Store(Protocol):
 
     async def claim_due(self, partner: str, now: float, limit: int) -> list[Delivery]:
         """Take up to ``limit`` due deliveries of one partner, oldest first; no other claimer gets them
-        until they are marked delivered or failed (or, after a crash, the claim lapses)."""
+        until they are marked delivered or failed (or, after a crash, the claim lapses: on a restart of
+        the same node at once, for another node when the claim's lease has run out). Each claim counts
+        as an attempt (``attempts`` is one more than before)."""
         ...
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:

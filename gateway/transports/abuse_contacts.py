@@ -26,7 +26,7 @@ class StaticAbuseContacts:
     def resolve(self, partner: Partner, case: Case) -> str:
         table = settings(partner, SmtpSettings).abuse_contacts
         for item in case.items:
-            host = (urlsplit(item.url).hostname or "").lower()
+            host = (urlsplit(item.url).hostname or "").lower() if item.url else ""
             labels = host.split(".")
             candidates = [host] + ["." + ".".join(labels[i:]) for i in range(1, len(labels))]
             if item.hosting and item.hosting.asn is not None:

@@ -47,7 +47,7 @@ def notice_text(config: Config, case: Case, message_id: str, documents: int = 1)
         "related data for law enforcement.",
         "",
     ]
-    lines += [f"  - {item.url}" for item in case.items]
+    lines += [f"  - {item.url}" for item in case.items if item.url]
     lines += [
         "",
         ("The attached report is machine-readable; the .jws file is our detached signature over its exact "
@@ -124,7 +124,7 @@ class SmtpTransport:
         urls: dict[str, str] = {}
         for o in originals:
             for case in registry.get(o.format).decode(o.payload):
-                urls.update({str(i.item_id): i.url for i in case.items})
+                urls.update({str(i.item_id): i.url for i in case.items if i.url})
         return lifecycle_message(self.config, partner, d, notice, ", ".join(sent_to), urls)
 
     async def _one(self, partner: Partner, d: Delivery) -> Outcome:

@@ -130,7 +130,7 @@ def test_the_rfc_7970_campaign_example_yields_its_c2_domains() -> None:
     """RFC 7970 §7.2: a bulk list of C2 domain names (ext-type fqdn) -- locations, read as domains."""
     [case] = ADAPTER.decode((FORMATS / "iodef-2.0" / "examples" / "7.2-indicators-from-a-campaign.xml").read_bytes())
     validate_case(case)
-    assert sorted(i.url for i in case.items) == [
+    assert sorted(i.url or "" for i in case.items) == [
         "http://09ijk23jfj0k8.example.net/", "http://kj290023j09r34.example.com/",
         "http://klknjwfjiowjefr923.example.org/", "http://oimireik79msd.example.org/"]
     assert {i.observed_as for i in case.items} == {ObservedAs.DOMAIN}

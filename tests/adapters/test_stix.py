@@ -230,7 +230,8 @@ def test_a_bundle_of_url_indicators_without_a_report_decodes_to_one_case() -> No
     ]}
     [case] = ADAPTER.decode(orjson.dumps(bundle))
     validate_case(case)
-    assert sorted(i.url for i in case.items) == ["https://bad.example.org/x.jpg", "https://other.example.net/y.png"]
+    assert sorted(i.url or "" for i in case.items) == ["https://bad.example.org/x.jpg",
+                                                         "https://other.example.net/y.png"]
     assert case.tlp is Tlp.GREEN
 
 

@@ -58,6 +58,35 @@ def test_route_names_rules_added_destinations_and_the_policy_that_removed_one(
     assert "=> DE-HOTLINE receives item(s) 1" in text and "FR-POLICE receives" not in text
 
 
+def set_partner(config: Path, partner: str, **values: Any) -> None:
+    doc = tomllib.loads(config.read_text())
+    for p in doc["partners"]:
+        if p["id"] == partner:
+            p.update(values)
+    config.write_text(tomli_w.dumps(doc))
+
+
+def test_an_item_its_originator_retracted_goes_no_further_unless_the_partner_keeps_retracted_items(
+    fed_paths: dict[str, Path], mixed_case: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Partner policy forbids forwarding a retracted item (issue 14): item 1 carries the originator's
+    retraction, so DE-HOTLINE is removed by policy saying why; a partner configured with
+    ``forward_retracted = true`` (one that keeps the complete record) is sent it."""
+    config = fed_paths["FR-PDC"]
+    mixed_case["items"][0]["actions"] = [{"type": "retracted", "at": "2026-03-02T10:00:00Z", "by": "FR-PDC",
+                                          "reason": "wrong_url: mistyped"}]
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(mixed_case))
+    assert main(["route", "--config", str(config), str(case)]) == 0
+    text = capsys.readouterr().out
+    assert "- DE-HOTLINE removed by policy: retracted by its originator" in text
+    assert "DE-HOTLINE receives" not in text
+    set_partner(config, "DE-HOTLINE", forward_retracted=True)
+    assert main(["route", "--config", str(config), str(case)]) == 0
+    text = capsys.readouterr().out
+    assert "+ DE-HOTLINE added" in text and "=> DE-HOTLINE receives item(s) 1" in text
+
+
 def test_a_case_that_routes_nowhere_says_so(
     fed_paths: dict[str, Path], mixed_case: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

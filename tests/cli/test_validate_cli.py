@@ -49,7 +49,7 @@ def _bad_enum(d: dict[str, Any]) -> None:
 
 
 def _missing(d: dict[str, Any]) -> None:
-    del d["items"][0]["url"]
+    del d["items"][0]["legal_class"]
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,18 @@ def test_missing_required_field_is_named_by_its_name(
 ) -> None:
     _missing(good)
     code, err = validate(capsys, write(tmp_path, good))
-    assert code == 2 and "url" in err and "required" in err
+    assert code == 2 and "legal_class" in err and "required" in err
+
+
+def test_an_item_with_neither_address_nor_hash_is_refused_naming_both(
+    tmp_path: Path, good: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item may be known by its hashes alone (a file seen offline), but never by nothing."""
+    del good["items"][0]["url"]
+    good["items"][0].pop("hashes", None)
+    code, err = validate(capsys, write(tmp_path, good))
+    assert code == 2 and "$.items[0]" in err and "url" in err and "hashes" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_non_json_exits_2_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

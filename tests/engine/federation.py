@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from hotline_gateway.core.model import Case, LegalClass, dump_case
+from hotline_gateway.core.model import ActionType, Case, CaseStatus, LegalClass, dump_case
 from hotline_gateway.crypto.digest import content_digest
 from hotline_gateway.crypto.httpsig import sign_request
 from hotline_gateway.crypto.jws import sign_detached
@@ -30,10 +30,14 @@ def signing_key(root: Path) -> SigningKey:
 
 
 def cases_hosted_in(country: str, count: int, seed: int = 7, originator: str = "FR-PDC") -> list[Case]:
-    """Generated cases whose items are all illegal and hosted in ``country`` (so routing is predictable)."""
+    """Generated cases whose items are all illegal, standing (none retracted) and hosted in ``country`` (so
+    routing is predictable)."""
     out = []
     for case in generate_cases(count, seed=seed, originator=originator):
+        if case.status is CaseStatus.RETRACTED:
+            case.status = CaseStatus.ASSESSED
         for item in case.items:
+            item.actions = [a for a in item.actions if a.type is not ActionType.RETRACTED]
             item.assigned_country = country
             if item.legal_class not in (LegalClass.BASELINE, LegalClass.NATIONAL):
                 item.legal_class = LegalClass.BASELINE

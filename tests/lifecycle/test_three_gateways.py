@@ -21,7 +21,7 @@ import tomli_w
 
 from hotline_gateway import config as config_mod
 from hotline_gateway.api.state import SERVICES
-from hotline_gateway.core.model import Case, Category, LegalClass, dump_case
+from hotline_gateway.core.model import Case, Category, Hash, HashAlgo, LegalClass, dump_case
 from hotline_gateway.core.schema import lifecycle_validator
 from hotline_gateway.crypto.jws import sign_detached, verify_detached
 from hotline_gateway.crypto.keydir import KeyDirectory
@@ -55,16 +55,19 @@ def _host(mail: MailServer, country: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     """FR routes every case to DE-HOTLINE, FR-POLICE and DE-HOST (e-mail); DE forwards what FR sends it to
     DE-HOST too, and knows FR-POLICE's keys (so FR-POLICE can try to retract FR's case there). FR-POLICE is
-    not started: what FR queued for it stays unsent, and FR waits 60 s before trying again."""
+    not started: what FR queued for it stays unsent, and FR waits 60 s before trying again. FR's store is
+    SQLite, or PostgreSQL when a test asks for it (``indirect`` parameter)."""
     mail = await MailServer().start()
     paths = write_federation(tmp_path)
     fr_doc = tomllib.loads(paths["FR-PDC"].read_text(encoding="utf-8"))
     fr_doc["partners"].append(_host(mail, "DE"))
     fr_doc["routes"] = [{"name": "everyone", "to": ["DE-HOTLINE", "FR-POLICE", "DE-HOST"]}]
     fr_doc["delivery"] |= {"base_delay_s": 60.0, "max_delay_s": 120.0}
+    if getattr(request, "param", "sqlite") == "postgresql":
+        fr_doc["gateway"] |= {"store": request.getfixturevalue("pg_url"), "node": "fr-1"}
     paths["FR-PDC"].write_text(tomli_w.dumps(fr_doc), encoding="utf-8")
     de_doc = tomllib.loads(paths["DE-HOTLINE"].read_text(encoding="utf-8"))
     police = tomllib.loads(paths["FR-POLICE"].read_text(encoding="utf-8"))
@@ -76,6 +79,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     de = RunningGateway(config_mod.load(paths["DE-HOTLINE"]))
     await fr.start()
     await de.start()
+    assert type(fr.app[SERVICES].store).__name__ == ("PostgresStore" if "store" in fr_doc["gateway"] else "SqliteStore")
     assert police["gateway"]["id"] == "FR-POLICE"
     yield World(fr, de, paths["FR-POLICE"].parent, paths["FR-PDC"].parent, mail, paths["FR-POLICE"])
     await fr.stop()
@@ -144,6 +148,7 @@ def attachment(msg: Any, name: str) -> bytes:
     raise AssertionError(f"no attachment {name}")
 
 
+@pytest.mark.parametrize("world", ["sqlite", "postgresql"], indirect=True)
 async def test_a_retraction_of_two_items_reaches_every_party_in_its_own_terms_with_acknowledgements(
         world: World) -> None:
     w = world
@@ -299,3 +304,23 @@ async def test_a_correction_of_an_items_legal_class_reaches_every_destination_na
     for mail in corrections:
         text = mail.get_body(("plain",)).get_content()
         assert f"legal_class of item {changed}: baseline -> national" in text
+
+
+async def test_an_item_known_only_by_its_hashes_goes_to_gateways_and_police_but_never_to_an_abuse_desk(
+        world: World) -> None:
+    """X-ARF reports addresses: a hash-only item is left out of the host's notice, with the reason kept among
+    the routing decisions, while partner gateways get it (issue 10: IODEF hash indicators are items)."""
+    w = world
+    case = one_case(2, seed=1404)
+    case.items[1] = msgspec.structs.replace(case.items[1], url=None, hashes=[Hash(HashAlgo.SHA256, "cd" * 32)])
+    case_id, hash_only = str(case.case_id), str(case.items[1].item_id)
+    await sent_everywhere(w, case)
+    rows = await w.fr.app[SERVICES].store.case_deliveries(case_id)
+    by_partner = {d.partner: d.item_ids for d in rows}
+    assert by_partner["DE-HOST"] == [str(case.items[0].item_id)]
+    assert sorted(by_partner["DE-HOTLINE"]) == sorted(str(i.item_id) for i in case.items)
+    info = await get_case(w.fr, case_id)
+    assert any(d["item_id"] == hash_only and d["destination"] == "DE-HOST" and not d["sent"]
+               and "only hashes" in d["reason"] for d in info["routing"])
+    de = (await w.de.app[SERVICES].store.case_docs([case_id]))[case_id]
+    assert [i.get("url") for i in de["items"] if i["item_id"] == hash_only] == [None]

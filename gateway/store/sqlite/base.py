@@ -137,6 +137,13 @@ class SqliteBase:
 
         return await asyncio.to_thread(run)
 
+    async def hold_leadership(self) -> bool:
+        """One node, always the leader: a SQLite store belongs to one gateway process."""
+        return True
+
+    async def release_leadership(self) -> None:
+        return None
+
     async def probe_write(self, timeout: float = 5.0) -> None:
         """A real write through the writer thread, committed and synced like an intake: rewriting the
         schema version with the value it has changes nothing yet writes a page, so a read-only or full

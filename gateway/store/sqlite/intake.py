@@ -9,12 +9,13 @@ from collections.abc import Sequence
 
 from hotline_gateway.core.errors import LifecycleRace
 from hotline_gateway.crypto.sealing import seal
+from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.interface import CaseConflict
 from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.lifecycle import apply_change
 from hotline_gateway.store.sqlite.rows import apply_actions, inbound_row, insert_deliveries
-from hotline_gateway.store.sqlite.writer import Writer, doc_digest
+from hotline_gateway.store.sqlite.writer import Writer
 
 
 class IntakeOps(SqliteBase):

@@ -16,6 +16,7 @@ import orjson
 
 from hotline_gateway.core.errors import LifecycleRace
 from hotline_gateway.core.lifecycle import retracted_items
+from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.records import (
     AuditEntry,
     ChangeOutcome,
@@ -27,7 +28,7 @@ from hotline_gateway.store.records import (
 )
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, delivery_row, insert_deliveries
-from hotline_gateway.store.sqlite.writer import Writer, doc_digest
+from hotline_gateway.store.sqlite.writer import Writer
 
 UNSENT = (DeliveryState.QUEUED.value, DeliveryState.DEAD.value)
 WITHDRAWN = "withdrawn: its items were retracted before it went out"

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 import orjson
 
+from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.records import AuditEntry, Erasure, RetentionRow
 from hotline_gateway.store.report_records import report_item
 from hotline_gateway.store.sqlite.base import SqliteBase
-from hotline_gateway.store.sqlite.writer import Writer, doc_digest
+from hotline_gateway.store.sqlite.writer import Writer
 
 _ERASED_QUEUED = "cancelled: the reporter data it carries was erased before it could be sent"
 
@@ -87,6 +88,7 @@ class RetentionOps(SqliteBase):
                 w.conn.execute("DELETE FROM deliveries WHERE case_id=?", (case_id,))
                 w.conn.execute("DELETE FROM reporter_index WHERE case_id=?", (case_id,))
                 w.conn.execute("DELETE FROM reporter_data WHERE case_id=?", (case_id,))
+                w.conn.execute("DELETE FROM lifecycle WHERE case_id=?", (case_id,))
                 w.conn.execute("DELETE FROM cases WHERE case_id=?", (case_id,))
                 w.append_audit([AuditEntry("case.purged", case_id=case_id, doc_sha256=doc_digest(bytes(row[0])),
                                            detail=f"{reason}; {len(ids)} message(s) with it")])

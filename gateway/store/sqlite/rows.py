@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 
 from hotline_gateway.core.takedown import merge_actions
+from hotline_gateway.store.documents import doc_digest, dump_doc
 from hotline_gateway.store.interface import Action
 from hotline_gateway.store.records import Delivery, DeliveryState, InboundRecord
-from hotline_gateway.store.sqlite.writer import doc_digest
 
 #: how long a released claim is remembered: a due-row query that began before the release committed
 #: may still see the row queued, and must not take it again
@@ -46,10 +46,6 @@ def delivery_row(row: sqlite3.Row) -> Delivery:
 def inbound_row(row: sqlite3.Row) -> InboundRecord:
     return InboundRecord(row["message_id"], row["sender"], row["received_at"], row["payload_sha256"], row["receipt"],
                          row["kid"])
-
-
-def dump_doc(doc: Any) -> bytes:
-    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
 def apply_actions(conn: sqlite3.Connection, case_id: str, updates: Sequence[tuple[str, Action]]

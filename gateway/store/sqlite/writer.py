@@ -13,7 +13,6 @@ file's write lock), never cached across batches: another process that appended t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import queue
 import sqlite3
 import threading
@@ -21,12 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from hotline_gateway.core.errors import StoreError
 from hotline_gateway.core.files import restrict
 from hotline_gateway.core.timefmt import now_iso
-from hotline_gateway.store.audit import GENESIS, entry_hash
+from hotline_gateway.store.audit import GENESIS, chain_rows
 from hotline_gateway.store.records import AuditEntry
 
 _STOP = object()
@@ -41,10 +38,6 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     restrict(path)  # the store holds reporter data: owner only, whatever the umask said
     return conn
-
-
-def doc_digest(doc: bytes) -> str:
-    return hashlib.sha256(doc).hexdigest()
 
 
 class Writer(threading.Thread):
@@ -113,18 +106,9 @@ class Writer(threading.Thread):
             fut.get_loop().call_soon_threadsafe(_settle, fut, ok, value)
 
     def append_audit(self, entries: Sequence[AuditEntry], at: str | None = None) -> None:
-        stamp = at or now_iso()
-        rows = []
-        for e in entries:
-            self.audit_seq += 1
-            row = {
-                "seq": self.audit_seq, "at": stamp, "kind": e.kind, "message_id": e.message_id, "case_id": e.case_id,
-                "partner": e.partner, "payload_sha256": e.payload_sha256,
-                "signatures": orjson.dumps(e.signatures).decode(), "detail": e.detail, "doc_sha256": e.doc_sha256,
-                "prev_hash": self.audit_head,
-            }
-            row["hash"] = self.audit_head = entry_hash(self.audit_head, row)
-            rows.append(row)
+        rows = chain_rows(entries, self.audit_seq, self.audit_head, at or now_iso())
+        if rows:
+            self.audit_seq, self.audit_head = rows[-1]["seq"], rows[-1]["hash"]
         self.conn.executemany(
             "INSERT INTO audit(seq, at, kind, message_id, case_id, partner, payload_sha256, signatures, detail,"
             " doc_sha256, prev_hash, hash) VALUES (:seq, :at, :kind, :message_id, :case_id, :partner, :payload_sha256,"

@@ -20,7 +20,8 @@ from hotline_gateway.core.model import Case, Category, LegalClass, Priority, Rep
 from hotline_gateway.schemas import path as schema_path
 from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.json.support import CANONICAL_PATHS, carried, covered, readme_fields, schema_judge
-from tests.strategies import cases, party_ids, text
+from tests.strategies import addressed_cases as cases
+from tests.strategies import party_ids, text
 
 ADAPTER = DsaNoticeAdapter()
 JUDGE = schema_judge(schema_path("dsa/notice.schema.json"))

@@ -36,7 +36,7 @@ from hotline_gateway.core.model import (
 from hotline_gateway.schemas import path as schema_path
 from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.json.support import CANONICAL_PATHS, carried, covered, readme_fields, schema_judge
-from tests.strategies import cases
+from tests.strategies import addressed_cases as cases
 
 ADAPTER = IccamAdapter()
 JUDGE = schema_judge(schema_path("iccam/report.schema.json"))

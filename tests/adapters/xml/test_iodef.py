@@ -11,7 +11,17 @@ from lxml import etree
 
 from hotline_gateway.adapters.iodef.mapping import NS
 from hotline_gateway.core.errors import DecodeError, EncodeError
-from hotline_gateway.core.model import Case, Category, LegalClass, Reporter, ReporterKind, SourceChannel, Tlp
+from hotline_gateway.core.model import (
+    Case,
+    Category,
+    Hash,
+    HashAlgo,
+    LegalClass,
+    Reporter,
+    ReporterKind,
+    SourceChannel,
+    Tlp,
+)
 from hotline_gateway.core.schema import validate_case
 from hotline_gateway.sim.samples import generate_cases
 from tests.adapters.judge import FORMATS, judge
@@ -69,7 +79,7 @@ def test_campaign_example_listing_urls_as_site_uri_decodes_to_one_item_per_url(t
     assert judge("iodef", [data], tmp_path, ".xml") == []
     [case] = IODEF.decode(data)
     validate_case(case)
-    assert [i.url.encode() for i in case.items] == urls
+    assert [(i.url or "").encode() for i in case.items] == urls
     assert case.tlp is Tlp.GREEN and case.originator == "csirt.example.com"
     assert case.category is Category.OTHER and {i.legal_class for i in case.items} == {LegalClass.DOUBTFUL}
     assert case.reporter.kind is ReporterKind.WITHHELD and case.source_channel is SourceChannel.OTHER
@@ -77,12 +87,44 @@ def test_campaign_example_listing_urls_as_site_uri_decodes_to_one_item_per_url(t
     assert IODEF.decode(data)[0].case_id == case.case_id, "the same document must give the same ids"
 
 
-def test_campaign_example_listing_file_hashes_is_refused_since_an_item_needs_a_url(tmp_path: Path) -> None:
-    data = campaign_with(b'type="file-hash"', [b"3f786850e387550fdab836ed7e6dc881de23001b"])
+def test_campaign_example_listing_file_hashes_decodes_to_items_known_by_their_digests(tmp_path: Path) -> None:
+    """RFC 7970 §7.2's campaign, its list made of file hashes (BulkObservable type file-hash): one item per
+    hash, with no URL, the algorithm told by the digest's length."""
+    sha1, md5 = b"3f786850e387550fdab836ed7e6dc881de23001b", b"0cc175b9c0f1b6a831c399e269772661"
+    data = campaign_with(b'type="file-hash"', [sha1, md5])
     assert judge("iodef", [data], tmp_path, ".xml") == []
-    with pytest.raises(DecodeError, match="hash indicator without a URL") as info:
+    [case] = IODEF.decode(data)
+    validate_case(case)
+    assert [(i.url, [(h.algo.value, h.value) for h in i.hashes]) for i in case.items] == [
+        (None, [("sha1", sha1.decode())]), (None, [("md5", md5.decode())])]
+
+
+def test_a_file_named_only_by_its_hashdata_is_an_item_without_url_and_survives_our_encoder(tmp_path: Path) -> None:
+    """An Indicator whose Observable is a File with HashData and no URL (RFC 7970 §3.29.2): a hash-only item,
+    and our IODEF of that case is valid and reads back the same."""
+    [case] = generate_cases(1, seed=77)
+    case.items = case.items[:1]
+    case.items[0].url = None
+    case.items[0].hashes = case.items[0].hashes or [Hash(HashAlgo.SHA256, "ab" * 32)]
+    data = IODEF.encode(case)
+    assert judge("iodef", [data], tmp_path, ".xml") == []
+    assert b"<URL>" not in data.replace(b"iodef:", b"")
+    [back] = IODEF.decode(data)
+    assert back.items[0].url is None and back.items[0].hashes == case.items[0].hashes
+
+
+def test_a_file_hash_list_with_a_value_that_is_no_digest_is_refused_naming_the_place(tmp_path: Path) -> None:
+    data = campaign_with(b'type="file-hash"', [b"not-a-digest"])
+    with pytest.raises(DecodeError, match="not an MD5, SHA-1 or SHA-256 digest") as info:
         IODEF.decode(data)
-    assert info.value.path == "Incident[1]/IndicatorData/Indicator/Observable/BulkObservable"
+    assert info.value.path is not None and info.value.path.endswith("BulkObservable/BulkObservableList")
+
+
+def test_a_document_naming_neither_url_nor_hash_is_refused_saying_what_was_looked_for() -> None:
+    data = campaign_with(b'type="ext-value" ext-type="asn"', [b"AS64500"])
+    with pytest.raises(DecodeError, match="file hash") as info:
+        IODEF.decode(data)
+    assert "URL" in info.value.message and "HashData" in info.value.message
 
 
 FOREIGN = f"""<?xml version="1.0" encoding="UTF-8"?>
