@@ -9,6 +9,7 @@ only) and handed over last, after the checkpoint of the run's last word.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -19,6 +20,7 @@ from hotline_gateway.api import lifecycle as lifecycle_api
 from hotline_gateway.api.problems import Handler, problems_middleware
 from hotline_gateway.api.state import CONFIG, SERVICES, WORKER, Services
 from hotline_gateway.config import Config
+from hotline_gateway.core.schema import prepare_explanations
 from hotline_gateway.crypto.digest import content_digest
 from hotline_gateway.crypto.httpsig import Request, sign_response
 from hotline_gateway.crypto.keyring import KeyRing
@@ -108,7 +110,9 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     poller = WorkQueuePoller(config, acceptor, iccam, leading) if isinstance(iccam, IccamApiTransport) else None
     if poller is not None:
         poller.start()
+    warm = asyncio.get_running_loop().run_in_executor(None, prepare_explanations)
     yield
+    await warm
     if poller is not None:
         await poller.stop()
     await housekeeping.stop()

@@ -31,6 +31,12 @@ _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 MAX_EXPLAINED = 50
 
 
+def prepare_explanations() -> None:
+    """Import the explaining validator ahead of the first refusal: a cold import of jsonschema takes
+    seconds, which the first sender refused after start-up would otherwise wait (and time out on)."""
+    import jsonschema  # noqa: F401
+
+
 def _problem(error: jsonschema.ValidationError) -> FieldProblem:
     import jsonschema  # imported only to explain a failure (see SchemaValidator)
 

@@ -1,9 +1,10 @@
 """Deliver: a worker drains the outbox, a few lanes per partner, each behind that partner's circuit breaker.
 
 A lane claims a batch of due deliveries, sends it through the partner's transport and records the
-outcome. Intake wakes the partner's lanes, so a fresh case leaves at once rather than at the next
-poll. When a partner keeps failing, its breaker opens and no lane calls it until the reset time has
-passed; then one probe decides whether it closes again. On shutdown, lanes finish the batch in hand.
+outcome. Intake rings the partner's doorbell, which wakes one idle lane (``doorbell``), so a fresh case
+leaves at once rather than at the next poll. When a partner keeps failing, its breaker opens and no lane
+calls it until the reset time has passed; then one probe decides whether it closes again. On shutdown,
+lanes finish the batch in hand.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hotline_gateway.core.takedown import NOTICE_ACTION
 from hotline_gateway.metrics import Metrics
 from hotline_gateway.pipeline.accept import NOTICE_KINDS
 from hotline_gateway.pipeline.circuit import Circuit, CircuitBreaker
+from hotline_gateway.pipeline.doorbell import Doorbell
 from hotline_gateway.pipeline.flow import Flow
 from hotline_gateway.pipeline.outbox import fail, record
 from hotline_gateway.store.interface import Store
@@ -41,7 +43,7 @@ class DeliveryWorker:
             p: CircuitBreaker(config.delivery.circuit_failures, config.delivery.circuit_reset_s)
             for p in config.partners
         }
-        self._events = {p: asyncio.Event() for p in config.partners}
+        self._bells = {p: Doorbell() for p in config.partners}
         settings = config.delivery
         self.flows = {p: Flow(window=float(settings.concurrency), ceiling=max(settings.concurrency,
                                                                               settings.max_concurrency))
@@ -57,9 +59,9 @@ class DeliveryWorker:
         return self._running and not any(t.done() for t in self._tasks)
 
     def wake(self, partner: str) -> None:
-        event = self._events.get(partner)
-        if event is not None:
-            event.set()
+        bell = self._bells.get(partner)
+        if bell is not None:
+            bell.ring()
 
     async def start(self) -> None:
         """Start the lanes; each partner's breaker starts where the store says it was (an open circuit
@@ -88,8 +90,8 @@ class DeliveryWorker:
     async def stop(self, timeout: float) -> None:
         """Stop claiming work; give batches in flight ``timeout`` seconds to finish."""
         self._running = False
-        for event in self._events.values():
-            event.set()
+        for bell in self._bells.values():
+            bell.ring_all()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=timeout)
             for task in pending:
@@ -99,12 +101,12 @@ class DeliveryWorker:
                     await task
         self._tasks.clear()
 
-    async def _idle(self, partner: Partner, event: asyncio.Event) -> None:
+    async def _idle(self, partner: Partner, bell: Doorbell) -> None:
         next_due = await self.store.next_due(partner.id)
         longest = self.config.delivery.poll_interval_s
         delay = longest if next_due is None else min(max(next_due - time.time(), 0.005), longest)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=delay)
+        if self._running:  # stop() rings before it returns: a lane past this check is woken by it
+            await bell.wait(delay)
 
     async def _publish(self, partner: str, breaker: CircuitBreaker) -> None:
         """Record circuit changes in the store, so ``status`` can show them from another process."""
@@ -117,24 +119,24 @@ class DeliveryWorker:
     async def _lane(self, partner: Partner, lane: int) -> None:
         transport = self.transports[partner.transport]
         breaker = self.breakers[partner.id]
-        event = self._events[partner.id]
+        bell = self._bells[partner.id]
         flow = self.flows[partner.id]
         settings = self.config.delivery
         batch_size = min(settings.batch_size, transport.max_batch)
         while self._running:
             try:
                 if not breaker.allow():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(event.wait(), timeout=max(breaker.wait_s(), 0.01))
-                    event.clear()
+                    await bell.wait(max(breaker.wait_s(), 0.01))
                     continue
                 await flow.acquire()
                 try:
-                    event.clear()
+                    bell.clear()
                     batch = await self.store.claim_due(partner.id, time.time(), batch_size)
                     if not batch:
                         breaker.probing = False
                     else:
+                        if len(batch) == batch_size:
+                            bell.ring()  # there may be more than one batch due: one more lane joins in
                         started = time.monotonic()
                         congested = await self._send(partner, transport, breaker, batch)
                         if congested:
@@ -144,7 +146,7 @@ class DeliveryWorker:
                 finally:
                     await flow.release()
                 if not batch:
-                    await self._idle(partner, event)
+                    await self._idle(partner, bell)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -20,6 +20,7 @@ from aiohttp import web
 from hotline_gateway.adapters import registry
 from hotline_gateway.core.errors import BadInput, GatewayError
 from hotline_gateway.core.model import Case
+from hotline_gateway.core.schema import prepare_explanations
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.digest import content_digest, verify_content_digest
 from hotline_gateway.crypto.httpsig import Request, sign_response, verify_request
@@ -62,6 +63,7 @@ class EvidenceReceiver:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/evidence", self.post)
+        app.on_startup.append(_prepare)
         return app
 
     def _answer(self, request: web.Request, status: int, doc: dict[str, object]) -> web.Response:
@@ -112,3 +114,8 @@ class EvidenceReceiver:
                                self.receiver_id, self.key)
         self.received[key] = Received(key, sig.kid, request.content_type, body, receipt.jws, cases)
         return self._answer(request, 202, {"receipt": receipt.jws})
+
+
+async def _prepare(app: web.Application) -> None:
+    """Like a gateway, ready to explain a refusal before the first request (a cold import takes seconds)."""
+    await asyncio.to_thread(prepare_explanations)

@@ -11,6 +11,7 @@ batch. Network errors, timeouts, 408/429/5xx and replay-window errors are transi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -23,6 +24,7 @@ from hotline_gateway.core.timefmt import iso_from_epoch
 from hotline_gateway.crypto.digest import content_digest
 from hotline_gateway.crypto.httpsig import REQUEST_COMPONENTS, Request, sign_request
 from hotline_gateway.crypto.jws import jws_kid
+from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.crypto.receipts import verify_receipt
 from hotline_gateway.store.records import Delivery
 from hotline_gateway.transports.answers import read_bounded, refusal, unreachable, verify_answer
@@ -103,18 +105,8 @@ class NativeHttpTransport:
         if status != 202:
             raise refusal(partner.id, status, data)
         receipts = _receipts(partner.id, data, len(deliveries))
-        outcomes = []
-        for d, r in zip(deliveries, receipts, strict=True):
-            try:
-                jws = r.get("jws")
-                if not isinstance(jws, str):
-                    raise TransientDeliveryError("receipt has no jws")
-                verify_receipt(jws, keys, message_id=d.message_id, payload_sha256=d.payload_sha256,
-                               receiver=partner.id)
-                outcomes.append(Outcome(d, receipt=jws, duplicate=r.get("duplicate") is True))
-            except GatewayError as exc:
-                outcomes.append(Outcome(d, error=TransientDeliveryError(f"receipt rejected: {exc.message}")))
-        return outcomes
+        # A signature check per receipt (~0.1 ms each, a batch's worth at once): off the event loop.
+        return await asyncio.to_thread(_check_receipts, partner.id, deliveries, receipts, keys)
 
 
 #: what one message adds to an envelope besides its base64 payload and its signature (ids, names, digest)
@@ -140,6 +132,23 @@ def _fit(deliveries: list[Delivery], limit: int) -> list[tuple[list[Delivery], b
     if current:
         chunks.append((current, False))
     return chunks
+
+
+def _check_receipts(partner: str, deliveries: list[Delivery], receipts: list[dict[str, Any]],
+                    keys: KeyDirectory) -> list[Outcome]:
+    """Each message's outcome by its receipt: delivered when the receipt verifies under the partner's keys
+    and names the message and its payload digest, a failed attempt (retried) otherwise."""
+    outcomes = []
+    for d, r in zip(deliveries, receipts, strict=True):
+        try:
+            jws = r.get("jws")
+            if not isinstance(jws, str):
+                raise TransientDeliveryError("receipt has no jws")
+            verify_receipt(jws, keys, message_id=d.message_id, payload_sha256=d.payload_sha256, receiver=partner)
+            outcomes.append(Outcome(d, receipt=jws, duplicate=r.get("duplicate") is True))
+        except GatewayError as exc:
+            outcomes.append(Outcome(d, error=TransientDeliveryError(f"receipt rejected: {exc.message}")))
+    return outcomes
 
 
 def _receipts(partner: str, data: bytes, expected: int) -> list[dict[str, Any]]:

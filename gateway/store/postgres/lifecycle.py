@@ -16,21 +16,18 @@ import orjson
 from hotline_gateway.core.errors import LifecycleRace
 from hotline_gateway.core.lifecycle import retracted_items
 from hotline_gateway.store.documents import doc_digest
+from hotline_gateway.store.lifecycle_rules import NOTHING_REACHED, UNSENT, WITHDRAWN, cancel_reason
 from hotline_gateway.store.postgres.base import Conn, PgBase
 from hotline_gateway.store.postgres.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, delivery_row, insert_deliveries
 from hotline_gateway.store.records import (
     AuditEntry,
     ChangeOutcome,
     Delivery,
-    DeliveryState,
     InboundRecord,
     LifecycleChange,
     LifecycleRecord,
 )
 
-UNSENT = (DeliveryState.QUEUED.value, DeliveryState.DEAD.value)
-WITHDRAWN = "withdrawn: its items were retracted before it went out"
-NOTHING_REACHED = "cancelled: nothing of the case reached the partner, so there is nothing to take back"
 HELD = "message_id = ANY(%(ids)s) AND state = 'in_flight' AND claimed_by = %(node)s"
 
 
@@ -52,8 +49,7 @@ async def apply_change(conn: Conn, change: LifecycleChange, rec: InboundRecord |
         entries[0].doc_sha256 = doc_digest(change.doc)
     queued: list[str] = []
     cancelled: list[tuple[str, str]] = []
-    reason = f"cancelled: case {change.kind}ed before it was sent" if change.kind == "retract" else \
-        "cancelled: the case was corrected before it was sent (the corrected version replaces it)"
+    reason = cancel_reason(change.kind)
     wanted = sorted(mid for plan in change.plans for mid in plan.cancel)
     states = {r["message_id"]: r for r in await (await conn.execute(
         "SELECT message_id, state, payload_sha256 FROM deliveries WHERE message_id = ANY(%s) ORDER BY message_id"

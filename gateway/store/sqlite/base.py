@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -13,6 +14,7 @@ from typing import TypeVar
 from hotline_gateway.core.errors import LifecycleRace, StoreError
 from hotline_gateway.core.files import create_private, restrict
 from hotline_gateway.store.sqlite.migrations import migrate
+from hotline_gateway.store.sqlite.rows import RELEASE_MEMORY_S
 from hotline_gateway.store.sqlite.vault import FILE as VAULT_FILE
 from hotline_gateway.store.sqlite.vault import KeyVault
 from hotline_gateway.store.sqlite.writer import Writer, connect
@@ -31,6 +33,8 @@ class SqliteBase:
         self._read_lock = threading.Lock()
         self._claimed: dict[str, str] = {}  # message id -> partner
         self._released: dict[str, float] = {}  # message id -> monotonic time its claim ended
+        #: (time, message id) in the order claims ended, so forgetting old releases costs only what it drops
+        self._release_order: deque[tuple[float, str]] = deque()
         self._nonces: dict[tuple[str, str], int] = {}
         self._nonces_loaded = False
         self._vault: KeyVault | None = None
@@ -44,10 +48,24 @@ class SqliteBase:
             self._claimed[mid] = "(lifecycle)"
 
     def _unreserve(self, message_ids: Sequence[str]) -> None:
+        self._unclaim(message_ids)
+
+    def _unclaim(self, message_ids: Sequence[str]) -> None:
         now = time.monotonic()
         for mid in message_ids:
             if self._claimed.pop(mid, None) is not None:
                 self._released[mid] = now
+                self._release_order.append((now, mid))
+
+    def _forget_released(self, now: float | None = None) -> None:
+        """Drop releases older than ``RELEASE_MEMORY_S`` (no claim still running began before them); runs
+        on the event loop before every claim, so it walks only the entries it drops, never the whole map."""
+        horizon = (time.monotonic() if now is None else now) - RELEASE_MEMORY_S
+        order, released = self._release_order, self._released
+        while order and order[0][0] < horizon:
+            at, mid = order.popleft()
+            if released.get(mid) == at:  # not released again since
+                del released[mid]
 
     @classmethod
     async def open(cls: type[S], path: Path, *, recover: bool = True) -> S:

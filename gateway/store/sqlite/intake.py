@@ -7,10 +7,9 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from hotline_gateway.core.errors import LifecycleRace
-from hotline_gateway.crypto.sealing import seal
 from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.interface import CaseConflict
+from hotline_gateway.store.lifecycle_rules import seal_with, to_seal
 from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.lifecycle import apply_change
@@ -41,19 +40,10 @@ class IntakeOps(SqliteBase):
             self._unreserve(cancels)
 
     async def _seal_planned(self, intakes: Sequence[Intake]) -> None:
-        """Seal, with the case's own key, the messages a retraction or correction queues that carry reporter
-        data; if the key was erased meanwhile, the plan is made again (without the data)."""
-        needed = [d for i in intakes for change in i.changes for plan in change.plans
-                  for d in (plan.message, plan.replacement)
-                  if d is not None and d.carries_reporter and d.sealed_payload is None]
-        if not needed:
-            return
-        keys = await asyncio.to_thread(self.vault.get, sorted({d.case_id for d in needed}))
-        for d in needed:
-            key = keys.get(d.case_id)
-            if key is None:
-                raise LifecycleRace(f"the reporter data of case {d.case_id} was erased while the change was planned")
-            d.sealed_payload = seal(key, d.payload, d.case_id)
+        """Seal, with the case's own key, the messages a retraction or correction queues that carry reporter data."""
+        needed = to_seal(intakes)
+        if needed:
+            seal_with(needed, await asyncio.to_thread(self.vault.get, sorted({d.case_id for d in needed})))
 
     async def find_inbound(self, sender: str, message_ids: Sequence[str]) -> dict[str, InboundRecord]:
         if not message_ids:

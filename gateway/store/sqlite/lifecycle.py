@@ -17,6 +17,7 @@ import orjson
 from hotline_gateway.core.errors import LifecycleRace
 from hotline_gateway.core.lifecycle import retracted_items
 from hotline_gateway.store.documents import doc_digest
+from hotline_gateway.store.lifecycle_rules import NOTHING_REACHED, UNSENT, WITHDRAWN, cancel_reason
 from hotline_gateway.store.records import (
     AuditEntry,
     ChangeOutcome,
@@ -29,10 +30,6 @@ from hotline_gateway.store.records import (
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, delivery_row, insert_deliveries
 from hotline_gateway.store.sqlite.writer import Writer
-
-UNSENT = (DeliveryState.QUEUED.value, DeliveryState.DEAD.value)
-WITHDRAWN = "withdrawn: its items were retracted before it went out"
-NOTHING_REACHED = "cancelled: nothing of the case reached the partner, so there is nothing to take back"
 
 
 def apply_change(w: Writer, change: LifecycleChange, audit: list[AuditEntry], rec: InboundRecord | None
@@ -52,8 +49,7 @@ def apply_change(w: Writer, change: LifecycleChange, audit: list[AuditEntry], re
         entries[0].doc_sha256 = doc_digest(change.doc)
     queued: list[str] = []
     cancelled: list[tuple[str, str]] = []
-    reason = f"cancelled: case {change.kind}ed before it was sent" if change.kind == "retract" else \
-        "cancelled: the case was corrected before it was sent (the corrected version replaces it)"
+    reason = cancel_reason(change.kind)
     for plan in change.plans:
         for mid in plan.cancel:
             state = c.execute("SELECT state, payload_sha256 FROM deliveries WHERE message_id=?", (mid,)).fetchone()
