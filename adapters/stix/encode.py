@@ -86,6 +86,14 @@ def files(item: Item, marks: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+def _conflicts(held: dict[str, Any] | None, member: dict[str, Any]) -> bool:
+    """Whether a file of the same STIX id gives another value for one of the hashes: then it is another file."""
+    if held is None or held is member:
+        return False
+    theirs = held.get("hashes", {})
+    return any(key in theirs and theirs[key] != value for key, value in member["hashes"].items())
+
+
 def _merge_extension(held: dict[str, Any], more: dict[str, Any]) -> None:
     """Two items name one URL and carry perceptual hashes of its content: the one url observable holds both."""
     ours = held.setdefault("extensions", {}).setdefault(extension.EXTENSION_ID,
@@ -122,6 +130,8 @@ def bundle(case: Case) -> dict[str, Any]:
             # need its own id, so the hashes ride on the one url object (same id: value only contributes)
             url["extensions"] = extension.extension(perceptual(item))
         for member in members:
+            if "hashes" in member and _conflicts(objects.get(member["id"]), member):
+                member["id"] = ids.sco_distinct("file", member)
             held = objects.setdefault(member["id"], member)  # a URL or file several items name is one observable
             if held is not member and "extensions" in member:
                 _merge_extension(held, member)

@@ -50,6 +50,13 @@ def sco(kind: str, obj: dict[str, Any]) -> str:
     return f"{kind}--{uuid.uuid5(SCO_NAMESPACE, canonical_json(contributing))}"
 
 
+def sco_distinct(kind: str, obj: dict[str, Any]) -> str:
+    """An observable STIX's rule would make one with another that differs (two files sharing their preferred
+    hash, e.g. an MD5 collision, with different SHA-1s): named from every hash it has, so both are kept."""
+    contributing = {key: obj[key] for key in CONTRIBUTING[kind] if key in obj}
+    return f"{kind}--{uuid.uuid5(SCO_NAMESPACE, 'all-hashes/' + canonical_json(contributing))}"
+
+
 def sdo(kind: str, ours: uuid.UUID) -> str:
     """One of our objects (report, observed-data) named after the case or item it stands for; a case or item
     id that is not an RFC 4122 UUID of version 1-5 (as STIX identifiers must be) gets one derived from it."""

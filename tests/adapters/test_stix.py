@@ -182,6 +182,27 @@ def test_perceptual_hashes_round_trip_through_the_extension_on_a_file_or_the_url
         [("pdq", pdq)], [("md5", "1" * 32), ("photodna", photodna)]]
 
 
+def test_two_files_sharing_an_md5_but_not_a_sha1_stay_two_files() -> None:
+    """STIX names a file by its MD5 alone, so two items whose files collide on MD5 but differ in SHA-1 would
+    be one object holding one SHA-1: the second gets an id from all its hashes and keeps its own (Hypothesis
+    found the round trip losing a SHA-1). The bundle stays valid for stix2-validator and python-stix2."""
+    case = next(c for c in generate_cases(20, seed=9) if len(c.items) >= 2)
+    case.items = case.items[:2]
+    case.items[0].hashes = [Hash(HashAlgo.MD5, "0" * 32), Hash(HashAlgo.SHA1, "0" * 40)]
+    case.items[1].hashes = [Hash(HashAlgo.MD5, "0" * 32), Hash(HashAlgo.SHA1, "0" * 39 + "1")]
+    for item in case.items:
+        item.file_name = None  # a name would contribute to the id and keep the files apart anyway
+    data = ADAPTER.encode(case)
+    bundle = orjson.loads(data)
+    files = [o for o in bundle["objects"] if o["type"] == "file"]
+    assert sorted(f["hashes"]["SHA-1"] for f in files) == ["0" * 40, "0" * 39 + "1"]
+    assert stix_validator.errors(bundle) == []
+    stix2.parse(bundle)
+    [back] = ADAPTER.decode(data)
+    assert [sorted((h.algo.value, h.value) for h in i.hashes) for i in back.items] == [
+        [("md5", "0" * 32), ("sha1", "0" * 40)], [("md5", "0" * 32), ("sha1", "0" * 39 + "1")]]
+
+
 def test_bundles_of_our_older_releases_with_custom_hash_keys_still_decode() -> None:
     case = next(iter(generate_cases(1, seed=8)))
     bundle = orjson.loads(ADAPTER.encode(case))
