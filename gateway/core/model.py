@@ -154,8 +154,12 @@ class Tlp(StrEnum):
 
     @property
     def rank(self) -> int:
-        """Order of sensitivity, so a partner's TLP ceiling can be compared."""
-        return list(Tlp).index(self)
+        """Order of sensitivity, so a partner's TLP ceiling can be compared (a table lookup: routing asks
+        for it per item and destination, and ``list(Tlp).index`` walked the enum each time)."""
+        return _TLP_RANK[self]
+
+
+_TLP_RANK = {tlp: n for n, tlp in enumerate(Tlp)}
 
 
 class Priority(StrEnum):

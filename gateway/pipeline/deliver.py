@@ -102,6 +102,8 @@ class DeliveryWorker:
         self._tasks.clear()
 
     async def _idle(self, partner: Partner, bell: Doorbell) -> None:
+        if bell.rung:  # work came in meanwhile: claim it, without first asking when the next row is due
+            return
         next_due = await self.store.next_due(partner.id)
         longest = self.config.delivery.poll_interval_s
         delay = longest if next_due is None else min(max(next_due - time.time(), 0.005), longest)
@@ -145,7 +147,11 @@ class DeliveryWorker:
                             flow.answered(time.monotonic() - started, full=len(batch) == batch_size)
                 finally:
                     await flow.release()
-                if not batch:
+                if len(batch) < batch_size:
+                    # An empty or part-filled claim took every due row there was, so a lane claims again only
+                    # when rung (what arrived while it was sending rang the bell, which is kept) or when
+                    # ``next_due`` says a row is due: claiming again at once came back empty whenever nothing
+                    # had arrived, and was followed by that ``next_due`` read anyway.
                     await self._idle(partner, bell)
             except asyncio.CancelledError:
                 raise

@@ -37,6 +37,11 @@ class Doorbell:
             if not waiter.done():
                 waiter.set_result(None)
 
+    @property
+    def rung(self) -> bool:
+        """A ring is waiting for the next lane to wait (so that lane need not look for when work is due)."""
+        return self._rung
+
     def clear(self) -> None:
         """Forget a ring no lane has taken yet: called by a lane about to claim, which will see that work."""
         self._rung = False

@@ -47,10 +47,13 @@ async def test_a_ring_wakes_one_waiting_lane_and_the_others_sleep_on() -> None:
 
 async def test_a_ring_while_no_lane_waits_is_kept_for_the_next_lane_to_wait() -> None:
     bell = Doorbell()
+    assert not bell.rung
     bell.ring()
+    assert bell.rung, "a lane going idle sees the kept ring (and claims instead of asking when work is due)"
     started = time.monotonic()
     await bell.wait(30)
     assert time.monotonic() - started < 5
+    assert not bell.rung
     # taken once: the next wait sleeps until its timeout
     started = time.monotonic()
     await bell.wait(0.05)

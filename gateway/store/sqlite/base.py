@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +18,7 @@ from hotline_gateway.store.sqlite.migrations import migrate
 from hotline_gateway.store.sqlite.rows import RELEASE_MEMORY_S
 from hotline_gateway.store.sqlite.vault import FILE as VAULT_FILE
 from hotline_gateway.store.sqlite.vault import KeyVault
-from hotline_gateway.store.sqlite.writer import Writer, connect
+from hotline_gateway.store.sqlite.writer import Writer, connect, settle
 
 T = TypeVar("T")
 S = TypeVar("S", bound="SqliteBase")
@@ -38,6 +39,8 @@ class SqliteBase:
         self._nonces: dict[tuple[str, str], int] = {}
         self._nonces_loaded = False
         self._vault: KeyVault | None = None
+        #: threads for the vault's puts that hand their writes to the writer (``_write_after_keys``)
+        self._key_puts: ThreadPoolExecutor | None = None
 
     def _reserve(self, message_ids: Sequence[str]) -> None:
         """Hold messages a change is about to cancel, so no lane claims them while it commits."""
@@ -87,11 +90,15 @@ class SqliteBase:
         for suffix in ("-wal", "-shm"):
             restrict(self.path.with_name(self.path.name + suffix))
         self._vault = KeyVault(self.path.with_name(VAULT_FILE))
+        self._key_puts = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vault-put")
         self._writer = Writer(self.path)
         self._writer.start()
         self._reader = connect(self.path)
 
     async def close(self) -> None:
+        if self._key_puts is not None:  # first: puts under way hand their writes to the writer before it stops
+            await asyncio.to_thread(self._key_puts.shutdown, wait=True)
+            self._key_puts = None
         if self._writer is not None:
             self._writer.stop()
             await asyncio.to_thread(self._writer.join)
@@ -122,6 +129,31 @@ class SqliteBase:
             raise StoreError("store is closed")
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._writer.queue.put((fn, fut))
+        return await fut
+
+    async def _write_after_keys(self, keys: list[tuple[str, bytes]], fn: Callable[[Writer], T]) -> T:
+        """Store ``keys`` in the vault, then run ``fn`` in the next group commit; returns once both are durable.
+
+        The put's thread hands ``fn`` to the writer itself the moment the keys are on disk: awaiting the
+        put on the event loop and queueing the write from there put a loop wake-up (as late as the loop's
+        lag) between the vault's fsync and the store's. The keys' fsync still precedes the store's commit
+        (sealed data is never durable without its key); the writer never waits on the vault, so other
+        writes are not held up behind it."""
+        writer, pool = self._writer, self._key_puts
+        if writer is None or pool is None:
+            raise StoreError("store is closed")
+        vault = self.vault
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        def put_then_queue() -> None:
+            try:
+                vault.put(keys)
+            except BaseException as exc:
+                fut.get_loop().call_soon_threadsafe(settle, fut, False, exc)
+            else:
+                writer.queue.put((fn, fut))
+
+        pool.submit(put_then_queue)
         return await fut
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -22,8 +22,6 @@ class IntakeOps(SqliteBase):
     async def commit_intakes(self, intakes: Sequence[Intake], *, nonce: tuple[str, str, int] | None = None
                              ) -> list[IntakeResult]:
         keys = [(c.case_id, c.reporter.key) for i in intakes for c in i.cases if c.reporter is not None]
-        if keys:  # the keys are durable before the sealed data that needs them
-            await asyncio.to_thread(self.vault.put, keys)
 
         def op(w: Writer) -> list[IntakeResult]:
             results = [_commit_one(w, intake) for intake in intakes]
@@ -35,6 +33,8 @@ class IntakeOps(SqliteBase):
         cancels = [mid for i in intakes for change in i.changes for plan in change.plans for mid in plan.cancel]
         self._reserve(cancels)
         try:
+            if keys:  # the keys are durable before the sealed data that needs them
+                return await self._write_after_keys(keys, op)
             return await self._write(op)
         finally:
             self._unreserve(cancels)

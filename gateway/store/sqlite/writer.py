@@ -103,7 +103,7 @@ class Writer(threading.Thread):
             err = StoreError(f"commit failed: {exc}")
             results = [(fut, False, err) for _, fut in batch]
         for fut, ok, value in results:
-            fut.get_loop().call_soon_threadsafe(_settle, fut, ok, value)
+            fut.get_loop().call_soon_threadsafe(settle, fut, ok, value)
 
     def append_audit(self, entries: Sequence[AuditEntry], at: str | None = None) -> None:
         rows = chain_rows(entries, self.audit_seq, self.audit_head, at or now_iso())
@@ -117,7 +117,8 @@ class Writer(threading.Thread):
         )
 
 
-def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
+def settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    """Resolve a write's future on its loop (called there, by ``call_soon_threadsafe``)."""
     if fut.done():
         return
     if ok:
