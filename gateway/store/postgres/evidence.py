@@ -3,13 +3,12 @@ covers (case documents and payloads, by digest)."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.audit import GENESIS, ChainSummary, ChainWalker
+from hotline_gateway.store.documents import sealed_payload_problems
 from hotline_gateway.store.postgres.base import Conn, PgBase
 from hotline_gateway.store.postgres.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, TABLES, delivery_row
 from hotline_gateway.store.records import AuditEntry, Delivery
@@ -154,16 +153,7 @@ class AuditOps(PgBase):
 
         problems, warnings, sealed = await self._tx(q)
         keys = await self.vault.get(sorted({case_id for _, case_id, _, _ in sealed}))
-        for message_id, case_id, declared, blob in sealed:
-            if case_id not in keys:
-                continue  # erased: the chain records the erasure, the digest stays as evidence of what was sent
-            try:
-                opened = unseal(keys[case_id], blob, case_id)
-            except Unsealable:
-                problems.append(f"message {message_id}: sealed payload does not open with its case's key")
-                continue
-            if hashlib.sha256(opened).hexdigest() != declared:
-                problems.append(f"message {message_id}: payload differs from its recorded digest")
+        problems += sealed_payload_problems(sealed, keys)
         return problems[:limit], warnings
 
     # --- queries ----------------------------------------------------------------------------------

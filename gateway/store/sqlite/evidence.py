@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from hotline_gateway.crypto.sealing import Unsealable, unseal
 from hotline_gateway.store.audit import GENESIS, ChainSummary, verify_chain
+from hotline_gateway.store.documents import sealed_payload_problems
 from hotline_gateway.store.records import AuditEntry, Delivery
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.rows import DELIVERY_COLUMNS, FROM_DELIVERIES, TABLES, delivery_row
@@ -132,16 +132,7 @@ class AuditOps(SqliteBase):
 
         problems, warnings, sealed = await self._read(q)
         keys = await asyncio.to_thread(self.vault.get, sorted({case_id for _, case_id, _, _ in sealed}))
-        for message_id, case_id, declared, blob in sealed:
-            if case_id not in keys:
-                continue  # erased: the chain records the erasure, the digest stays as evidence of what was sent
-            try:
-                opened = unseal(keys[case_id], blob, case_id)
-            except Unsealable:
-                problems.append(f"message {message_id}: sealed payload does not open with its case's key")
-                continue
-            if hashlib.sha256(opened).hexdigest() != declared:
-                problems.append(f"message {message_id}: payload differs from its recorded digest")
+        problems += sealed_payload_problems(sealed, keys)
         return problems[:limit], warnings
 
     # --- queries ----------------------------------------------------------------------------------

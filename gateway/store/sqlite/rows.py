@@ -10,37 +10,14 @@ from typing import Any
 import orjson
 
 from hotline_gateway.core.takedown import merge_actions
+from hotline_gateway.store.delivery_rows import DELIVERY_COLUMNS, FROM_DELIVERIES, TABLES, delivery_row
 from hotline_gateway.store.documents import doc_digest, dump_doc
 from hotline_gateway.store.interface import Action
-from hotline_gateway.store.records import Delivery, DeliveryState, InboundRecord
+from hotline_gateway.store.records import Delivery, InboundRecord
 
 #: how long a released claim is remembered: a due-row query that began before the release committed
 #: may still see the row queued, and must not take it again
 RELEASE_MEMORY_S = 60.0
-DELIVERY_COLUMNS = (
-    "d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, p.payload, d.payload_sha256,"
-    " p.signature, d.state, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,"
-    " d.delivered_at, d.item_ids, d.carries_reporter, p.sealed, d.notice_id"
-)
-FROM_DELIVERIES = "deliveries d JOIN payloads p ON p.message_id = d.message_id"
-TABLES = frozenset({"inbound", "cases", "deliveries", "audit"})
-
-
-def delivery_row(row: sqlite3.Row) -> Delivery:
-    """A delivery as stored; a sealed payload comes back in ``sealed_payload`` (``payload`` empty) until the
-    store opens it with the case's key."""
-    stored = bytes(row["payload"])
-    sealed = bool(row["sealed"])
-    return Delivery(
-        message_id=row["message_id"], case_id=row["case_id"], partner=row["partner"], format=row["format"],
-        transport=row["transport"], message_type=row["message_type"], payload=b"" if sealed else stored,
-        payload_sha256=row["payload_sha256"], signature=row["signature"], state=DeliveryState(row["state"]),
-        attempts=row["attempts"], created_at=row["created_at"], next_attempt_at=row["next_attempt_at"],
-        deadline_at=row["deadline_at"], last_error=row["last_error"], receipt=row["receipt"],
-        delivered_at=row["delivered_at"], item_ids=orjson.loads(row["item_ids"]),
-        carries_reporter=bool(row["carries_reporter"]), sealed_payload=stored if sealed else None,
-        notice_id=row["notice_id"],
-    )
 
 
 def inbound_row(row: sqlite3.Row) -> InboundRecord:
@@ -76,3 +53,7 @@ def insert_deliveries(c: sqlite3.Connection, deliveries: Sequence[Delivery]) -> 
         [(d.message_id, d.case_id, d.partner, d.format, d.transport, d.message_type, d.payload_sha256,
           d.state.value, d.attempts, d.created_at, d.next_attempt_at, d.deadline_at, d.last_error, d.receipt,
           d.delivered_at, orjson.dumps(d.item_ids), int(d.carries_reporter), d.notice_id) for d in deliveries])
+
+
+__all__ = ["DELIVERY_COLUMNS", "FROM_DELIVERIES", "TABLES", "apply_actions", "delivery_row", "inbound_row",
+           "insert_deliveries"]
