@@ -54,6 +54,13 @@ def loads(data: bytes | str) -> Any:
                     return obj
             except TypeError:
                 pass  # deeper than orjson writes (it reads deeper): the strict parser decides
+        if b"\x00" in data:  # JSON never holds a raw NUL; UTF-16 and UTF-32 text is full of them
+            raise ValueError("not UTF-8 (NUL bytes: UTF-16 or UTF-32?); JSON between systems must be UTF-8")
+        try:
+            # RFC 8259 §8.1: JSON between systems is UTF-8; json.loads would also guess UTF-16 and UTF-32
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not UTF-8 (byte {exc.start}); JSON between systems must be UTF-8") from None
     return json.loads(data, object_pairs_hook=_unique, parse_constant=_no_constants)
 
 

@@ -6,6 +6,7 @@ shown per destination."""
 from __future__ import annotations
 
 import base64
+import json
 import tomllib
 import uuid
 from collections.abc import AsyncIterator
@@ -258,6 +259,46 @@ async def test_only_the_originator_may_retract_a_partner_refused_and_audited(wor
     audit = await w.de.app[SERVICES].store.recent_audit(10)
     assert any(a["kind"] == "message.refused" and a["case_id"] == case_id and a["partner"] == "FR-POLICE"
                for a in audit)
+
+
+def _retract_message(key: Any, case_id: str, payload: bytes, sender: str = "FR-POLICE") -> dict[str, Any]:
+    return {"message_id": str(uuid.uuid4()), "type": "case.retract", "sender": sender, "recipient": "DE-HOTLINE",
+            "created": "2026-12-02T10:00:00Z", "case_id": case_id, "format": "lifecycle",
+            "payload": base64.b64encode(payload).decode(), "payload_sha256": payload_digest(payload),
+            "signatures": [{"kid": key.kid, "jws": sign_detached(payload, key)}]}
+
+
+async def test_a_signed_retraction_of_a_case_never_seen_or_in_utf16_is_refused_and_changes_nothing(
+        world: World) -> None:
+    """A trusted partner's signed retraction about a case DE never received is 404 case_not_found; the
+    originator's own retraction of a case DE holds, encoded as UTF-16 (signed as sent), is refused as
+    unreadable (the wire is UTF-8 JSON). Neither leaves a lifecycle record or a retracted item."""
+    w = world
+    police = signing_key(w.police_root)
+    never_seen = str(uuid.uuid4())
+    notice = {"notice_id": str(uuid.uuid4()), "kind": "retract", "case_id": never_seen, "originator": "FR-POLICE",
+              "at": "2026-12-02T10:00:00Z", "reason": "law_enforcement_request", "item_ids": [str(uuid.uuid4())]}
+    case = one_case(2, seed=1405)
+    case_id = str(case.case_id)
+    await sent_everywhere(w, case)
+    fr = signing_key(w.fr_root)
+    own = {**notice, "case_id": case_id, "originator": "FR-PDC", "reason": "duplicate",
+           "item_ids": [str(case.items[0].item_id)]}
+    sends = [(police, "FR-POLICE", never_seen, orjson.dumps(notice, option=orjson.OPT_SORT_KEYS)),
+             (fr, "FR-PDC", case_id, json.dumps(own, sort_keys=True).encode("utf-16"))]
+    answers = []
+    async with aiohttp.ClientSession() as s:
+        for key, sender, about, payload in sends:
+            msg = _retract_message(key, about, payload, sender)
+            status, _, body = await signed_post(s, f"{w.de.url}/v1/messages", orjson.dumps({"messages": [msg]}),
+                                                key)
+            answers.append((status, orjson.loads(body).get("code", body[:300])))
+    assert answers[0] == (404, "case_not_found"), answers
+    assert answers[1][0] == 422, answers
+    for about in (never_seen, case_id):
+        assert await w.de.app[SERVICES].store.lifecycle_records(about) == []
+    de = await get_case(w.de, case_id)
+    assert not any(a["type"] == "retracted" for i in de["case"]["items"] for a in i.get("actions", []))
 
 
 async def test_a_correction_of_an_items_legal_class_reaches_every_destination_naming_the_change(
