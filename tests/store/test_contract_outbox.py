@@ -7,6 +7,7 @@ import time
 from hotline_gateway.store.interface import Store
 from hotline_gateway.store.records import AuditEntry, DeliveryState
 from tests.store.builders import case_doc, delivery, intake
+from tests.store.conftest import Opener
 
 
 async def queued(store: Store, count: int, partner: str = "DE-HOTLINE") -> list[str]:
@@ -27,6 +28,31 @@ async def test_claims_take_due_rows_oldest_first_once_each_and_count_an_attempt(
     assert await store.claim_due("FR-POLICE", time.time(), 10) == []
     status = (await store.partner_status())["DE-HOTLINE"]
     assert (status.queued, status.in_flight) == (0, 5)
+
+
+async def test_a_claimed_delivery_is_the_row_as_stored_whether_read_back_or_just_queued(open_store: Opener) -> None:
+    """The process that queued a row hands it to the first claim from memory (SQLite); what a lane gets
+    must equal what a fresh process reads from disk, bytes and bookkeeping alike."""
+    store = await open_store()
+    ids = await queued(store, 3)
+    claimed = await store.claim_due("DE-HOTLINE", time.time(), 10)
+    stored = {d.message_id: d for d in await store.deliveries("DE-HOTLINE")}
+    assert [d.message_id for d in claimed] == ids
+    for d in claimed:
+        on_disk = stored[d.message_id]
+        on_disk.state, on_disk.attempts = DeliveryState.IN_FLIGHT, 1
+        assert d == on_disk
+
+
+async def test_a_queued_row_changed_on_disk_before_its_first_claim_is_not_sent(open_store: Opener) -> None:
+    """A row cancelled or removed behind the process's back (another process, a lifecycle change) is
+    not claimed from the copy the intake left in memory."""
+    store = await open_store()
+    cancelled, removed, kept = await queued(store, 3)
+    open_store.raw("UPDATE deliveries SET state='cancelled' WHERE message_id=?", cancelled)
+    open_store.raw("UPDATE deliveries SET next_attempt_at=? WHERE message_id=?", time.time() + 600, removed)
+    claimed = await store.claim_due("DE-HOTLINE", time.time(), 10)
+    assert [d.message_id for d in claimed] == [kept]
 
 
 async def test_a_delivery_is_not_claimed_before_it_is_due(store: Store) -> None:

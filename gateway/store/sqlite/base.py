@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,8 +14,9 @@ from typing import TypeVar
 
 from hotline_gateway.core.errors import LifecycleRace, StoreError
 from hotline_gateway.core.files import create_private, restrict
+from hotline_gateway.store.records import Delivery, DeliveryState
 from hotline_gateway.store.sqlite.migrations import migrate
-from hotline_gateway.store.sqlite.rows import RELEASE_MEMORY_S
+from hotline_gateway.store.sqlite.rows import FRESH_MAX, RELEASE_MEMORY_S
 from hotline_gateway.store.sqlite.vault import FILE as VAULT_FILE
 from hotline_gateway.store.sqlite.vault import KeyVault
 from hotline_gateway.store.sqlite.writer import Writer, connect, settle
@@ -27,6 +28,8 @@ S = TypeVar("S", bound="SqliteBase")
 class SqliteBase:
     """Connections, the writer thread and the claims held in memory, shared by the store's parts."""
 
+    fresh_max = FRESH_MAX
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer: Writer | None = None
@@ -36,11 +39,27 @@ class SqliteBase:
         self._released: dict[str, float] = {}  # message id -> monotonic time its claim ended
         #: (time, message id) in the order claims ended, so forgetting old releases costs only what it drops
         self._release_order: deque[tuple[float, str]] = deque()
+        #: outbox rows this process queued at intake and no lane has claimed yet, so a claim finds their
+        #: bytes here instead of reading them back (bounded; the oldest forgotten first, then read from disk)
+        self._fresh: OrderedDict[str, Delivery] = OrderedDict()
         self._nonces: dict[tuple[str, str], int] = {}
         self._nonces_loaded = False
         self._vault: KeyVault | None = None
         #: threads for the vault's puts that hand their writes to the writer (``_write_after_keys``)
         self._key_puts: ThreadPoolExecutor | None = None
+
+    def _remember_fresh(self, deliveries: Sequence[Delivery]) -> None:
+        """Keep newly committed outbox rows for the first claim. Only unsealed ones: a sealed payload is
+        opened from disk with its case's key at claim time, so an erased key still stops it."""
+        fresh, held, released = self._fresh, self._claimed, self._released
+        for d in deliveries:
+            if d.sealed_payload is not None or d.state is not DeliveryState.QUEUED or d.attempts:
+                continue
+            if d.message_id in held or d.message_id in released:
+                continue  # a lane already took it from disk, between the commit and this call
+            fresh[d.message_id] = d
+        while len(fresh) > self.fresh_max:
+            fresh.popitem(last=False)
 
     def _reserve(self, message_ids: Sequence[str]) -> None:
         """Hold messages a change is about to cancel, so no lane claims them while it commits."""

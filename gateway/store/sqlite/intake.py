@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from hotline_gateway.store.documents import doc_digest
 from hotline_gateway.store.interface import CaseConflict
 from hotline_gateway.store.lifecycle_rules import seal_with, to_seal
-from hotline_gateway.store.records import AuditEntry, InboundRecord, Intake, IntakeResult
+from hotline_gateway.store.records import AuditEntry, Delivery, InboundRecord, Intake, IntakeResult
 from hotline_gateway.store.sqlite.base import SqliteBase
 from hotline_gateway.store.sqlite.lifecycle import apply_change
 from hotline_gateway.store.sqlite.rows import apply_actions, inbound_row, insert_deliveries
@@ -23,8 +23,11 @@ class IntakeOps(SqliteBase):
                              ) -> list[IntakeResult]:
         keys = [(c.case_id, c.reporter.key) for i in intakes for c in i.cases if c.reporter is not None]
 
+        queued: list[Delivery] = []
+
         def op(w: Writer) -> list[IntakeResult]:
-            results = [_commit_one(w, intake) for intake in intakes]
+            queued.clear()
+            results = [_commit_one(w, intake, queued) for intake in intakes]
             if nonce is not None:
                 w.conn.execute("INSERT OR IGNORE INTO nonces(kid, nonce, created) VALUES (?, ?, ?)", nonce)
             return results
@@ -34,10 +37,13 @@ class IntakeOps(SqliteBase):
         self._reserve(cancels)
         try:
             if keys:  # the keys are durable before the sealed data that needs them
-                return await self._write_after_keys(keys, op)
-            return await self._write(op)
+                results = await self._write_after_keys(keys, op)
+            else:
+                results = await self._write(op)
         finally:
             self._unreserve(cancels)
+        self._remember_fresh(queued)
+        return results
 
     async def _seal_planned(self, intakes: Sequence[Intake]) -> None:
         """Seal, with the case's own key, the messages a retraction or correction queues that carry reporter data."""
@@ -80,7 +86,8 @@ class IntakeOps(SqliteBase):
                                                               (before,)).rowcount))
 
 
-def _commit_one(w: Writer, intake: Intake) -> IntakeResult:
+def _commit_one(w: Writer, intake: Intake, queued: list[Delivery]) -> IntakeResult:
+    """Write one intake; the outbox rows it inserts are added to ``queued``."""
     c = w.conn
     rec = intake.inbound
     if rec is not None:
@@ -116,7 +123,9 @@ def _commit_one(w: Writer, intake: Intake) -> IntakeResult:
             c.executemany("INSERT OR IGNORE INTO reporter_index(token, case_id) VALUES (?, ?)",
                           [(token, case.case_id) for token in case.reporter.tokens])
         fresh.append(True)
-    insert_deliveries(c, [d for d in intake.deliveries if d.case_id not in skipped])
+    inserted = [d for d in intake.deliveries if d.case_id not in skipped]
+    insert_deliveries(c, inserted)
+    queued.extend(inserted)
     audit: list[AuditEntry] = []
     for entry in intake.audit:
         if entry.case_id in skipped:

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -32,7 +33,7 @@ class OutboxOps(SqliteBase):
         every row in flight with its payload on each claim cost more than the rest of a lane's work."""
         self._forget_released()
         started = time.monotonic()
-        held, released = self._claimed, self._released
+        held, released, fresh = self._claimed, self._released, self._fresh
 
         def q(c: sqlite3.Connection) -> list[Delivery]:
             ids: list[str] = []
@@ -44,11 +45,14 @@ class OutboxOps(SqliteBase):
                     if len(ids) == limit:
                         break
             due.close()
-            if not ids:
-                return []
-            marks = ",".join("?" * len(ids))
-            rows = {r["message_id"]: delivery_row(r) for r in c.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.message_id IN ({marks})", ids)}
+            # rows queued by this process's intake come from memory: the walk above has just seen them
+            # still queued and due on disk, and nothing but a claim changes a queued row's bytes
+            rows = {mid: d for mid in ids if (d := fresh.get(mid)) is not None}
+            unread = [mid for mid in ids if mid not in rows]
+            if unread:
+                marks = ",".join("?" * len(unread))
+                rows.update((r["message_id"], delivery_row(r)) for r in c.execute(
+                    f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.message_id IN ({marks})", unread))
             return [rows[mid] for mid in ids if mid in rows]
 
         claimed: list[Delivery] = []
@@ -59,6 +63,8 @@ class OutboxOps(SqliteBase):
         for d in rows:
             if d.message_id in self._claimed or self._released.get(d.message_id, -1.0) >= started:
                 continue
+            if fresh.pop(d.message_id, None) is d:
+                d = replace(d)  # the intake's object may still be read by whoever queued it
             self._claimed[d.message_id] = partner
             d.attempts += 1
             d.state = DeliveryState.IN_FLIGHT

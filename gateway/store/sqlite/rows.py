@@ -18,6 +18,8 @@ from hotline_gateway.store.records import Delivery, InboundRecord
 #: how long a released claim is remembered: a due-row query that began before the release committed
 #: may still see the row queued, and must not take it again
 RELEASE_MEMORY_S = 60.0
+#: outbox rows kept in memory between intake and their first claim (about 3 KB each)
+FRESH_MAX = 2_000
 
 
 def inbound_row(row: sqlite3.Row) -> InboundRecord:
