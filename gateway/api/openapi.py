@@ -104,10 +104,14 @@ def document() -> dict[str, Any]:
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     paths: dict[str, Any] = {
         "/v1/messages": {"post": {
-            "summary": "Signed batch of messages from a partner gateway", "parameters": SIGNED,
+            "summary": "Signed batch of messages from a partner gateway",
+            "parameters": [*SIGNED, {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+                                     "description": "receipts=batch (RFC 7240): the receipts under one signature for "
+                                                    "the batch, an RFC 9162 tree head, each with its audit path"}],
             "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/Envelope"},
                                                       "application/vnd.hotline-gateway.messages+json")},
-            "responses": {"202": {"description": "stored durably; the receiver's signed receipts",
+            "responses": {"202": {"description": "stored durably; the receiver's signed receipts (a compact JWS "
+                                                 "each, or `<tree head JWS>~<proof>` when batch receipts were asked)",
                                   **_json({"$ref": "#/components/schemas/Receipts"})},
                           **_problems(400, 401, 403, 408, 409, 413, 415, 422, 503)}}},
         "/v1/witnessed": {"post": {

@@ -86,6 +86,16 @@ def _b64decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * pad)
 
 
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as JOSE writes it."""
+    return _b64encode(data)
+
+
+def b64url_decode(segment: str) -> bytes:
+    """Strict unpadded base64url (see ``_b64decode``); raises ValueError."""
+    return _b64decode(segment)
+
+
 @lru_cache(maxsize=64)
 def _header_segment(kid: str | None) -> str:
     header = {"alg": ALG, "kid": kid} if kid is not None else {"alg": ALG}

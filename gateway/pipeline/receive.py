@@ -43,7 +43,7 @@ from hotline_gateway.crypto.jws import verify_detached
 from hotline_gateway.crypto.keydir import KeyDirectory
 from hotline_gateway.crypto.keyring import KeyRing
 from hotline_gateway.crypto.partner_keys import PartnerKeys
-from hotline_gateway.crypto.receipts import make_receipt
+from hotline_gateway.crypto.receipts import make_batch_receipts, make_receipt
 from hotline_gateway.pipeline.accept import Acceptor
 from hotline_gateway.pipeline.authorise import bind_to_sender
 from hotline_gateway.pipeline.checkpoints import HEADER as CHECKPOINT_HEADER
@@ -155,7 +155,8 @@ class Receiver:
         await self._authorise(partner, opened)
         for attempt in range(ATTEMPTS):
             try:
-                intakes, receipts = await self.cpu.run(self._build, partner, sender, opened)
+                intakes, receipts = await self.cpu.run(self._build, partner, sender, opened,
+                                                       wants_batch_receipts(request.headers))
                 results = await self.acceptor.commit(intakes, nonce=sender.nonce)
                 break
             except LifecycleRace:
@@ -216,15 +217,18 @@ class Receiver:
             return {item["item_id"] for item in stored["items"]}
         return await self.store.items_sent_to(case_id, partner)
 
-    def _build(self, partner: Partner, sender: Sender, opened: list[Opened]
+    def _build(self, partner: Partner, sender: Sender, opened: list[Opened], batch: bool
                ) -> tuple[list[Intake], list[dict[str, Any]]]:
         key = self.keyring.signing_key
         received_at = format_timestamp(datetime.now(UTC))
         intakes: list[Intake] = []
         receipts: list[dict[str, Any]] = []
-        for o in opened:
+        pairs = [(o.msg["message_id"], o.msg["payload_sha256"]) for o in opened]
+        signed = (make_batch_receipts(pairs, received_at, self.config.id, key) if batch else
+                  [make_receipt(mid, digest, received_at, self.config.id, key) for mid, digest in pairs])
+        for o, made in zip(opened, signed, strict=True):
             msg = o.msg
-            receipt = make_receipt(msg["message_id"], msg["payload_sha256"], received_at, self.config.id, key).as_dict()
+            receipt = made.as_dict()
             record = InboundRecord(msg["message_id"], partner.id, received_at, msg["payload_sha256"],
                                    orjson.dumps(receipt).decode(), sender.signature.kid)
             intake = self.acceptor.build(o.cases, partner.id, inbound=record, message_id=msg["message_id"],
@@ -240,6 +244,19 @@ class Receiver:
             intakes.append(intake)
             receipts.append(receipt)
         return intakes, receipts
+
+
+def wants_batch_receipts(headers: Mapping[str, str]) -> bool:
+    """The sender asked for one signature per batch (``Prefer: receipts=batch``, RFC 7240: any of its
+    ``Prefer`` fields, the value possibly quoted); a sender that does not ask gets one per message."""
+    getall = getattr(headers, "getall", None)
+    values: list[str] = getall("Prefer", []) if getall is not None else [headers.get("Prefer", "")]
+    for value in values:
+        for pref in value.split(","):
+            name, _, token = pref.split(";", 1)[0].partition("=")
+            if name.strip().lower() == "receipts" and token.strip().strip('"').lower() == "batch":
+                return True
+    return False
 
 
 def _parse_envelope(body: bytes) -> list[dict[str, Any]]:

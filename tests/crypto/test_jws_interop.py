@@ -246,12 +246,13 @@ def test_jwcrypto_verifies_our_receipt_and_reads_its_claims() -> None:
 def test_a_receipt_signed_by_jwcrypto_or_joserfc_verifies_as_a_receipt() -> None:
     key = SigningKey("DE-HOTLINE-1", Ed25519PrivateKey.generate())
     body = orjson.dumps(RECEIPT, option=orjson.OPT_SORT_KEYS)
-    expect = {k: RECEIPT[k] for k in ("message_id", "payload_sha256", "receiver")}
+    digest, receiver = RECEIPT["payload_sha256"], RECEIPT["receiver"]
     for token in (jwcrypto_sign(body, key, detached=False), oracle.sign_compact(body, key)):
-        receipt = verify_receipt(token, resolver(key), **expect)
+        receipt = verify_receipt(token, resolver(key), message_id=RECEIPT["message_id"], payload_sha256=digest,
+                                 receiver=receiver)
         assert receipt.received_at == RECEIPT["received_at"]
         with pytest.raises(BadSignature, match="message_id"):
-            verify_receipt(token, resolver(key), **{**expect, "message_id": "another"})
+            verify_receipt(token, resolver(key), message_id="another", payload_sha256=digest, receiver=receiver)
 
 
 def test_a_receipt_whose_payload_was_altered_after_signing_is_refused() -> None:
