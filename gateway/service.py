@@ -26,6 +26,7 @@ from hotline_gateway.config import Config
 from hotline_gateway.core.errors import InsecureFile
 from hotline_gateway.core.files import readable_by_others
 from hotline_gateway.core.log import get_logger
+from hotline_gateway.core.schema import prepare_explanations
 from hotline_gateway.metrics import LoopLagMonitor
 
 log = get_logger("hotline_gateway.service")
@@ -112,14 +113,18 @@ def freeze_startup_heap() -> None:
 
 async def serve(config: Config, *, on_ready: Callable[[RunningGateway], None] | None = None) -> None:
     gateway = await RunningGateway(config).start()
-    freeze_startup_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    if on_ready is not None:
-        on_ready(gateway)
     try:
+        # The explaining validator (jsonschema, with the grammars of its format checkers: ~60,000 objects)
+        # is imported in the background at start; frozen before it had arrived, it stayed in the young heap
+        # and every full collection walked it: 70-150 ms a pass under load, the loop's worst lag (issue 11).
+        await asyncio.to_thread(prepare_explanations)
+        freeze_startup_heap()
+        if on_ready is not None:
+            on_ready(gateway)
         await stop.wait()
         log.info("gateway.draining", gateway=config.id)
     finally:
