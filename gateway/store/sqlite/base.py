@@ -42,6 +42,9 @@ class SqliteBase:
         #: outbox rows this process queued at intake and no lane has claimed yet, so a claim finds their
         #: bytes here instead of reading them back (bounded; the oldest forgotten first, then read from disk)
         self._fresh: OrderedDict[str, Delivery] = OrderedDict()
+        #: claimed messages whose case had no retraction or correction when the claim read them, so the
+        #: lane's ``screen`` right after needs no read of its own (dropped when the claim ends)
+        self._screened: set[str] = set()
         self._nonces: dict[tuple[str, str], int] = {}
         self._nonces_loaded = False
         self._vault: KeyVault | None = None
@@ -75,6 +78,7 @@ class SqliteBase:
     def _unclaim(self, message_ids: Sequence[str]) -> None:
         now = time.monotonic()
         for mid in message_ids:
+            self._screened.discard(mid)
             if self._claimed.pop(mid, None) is not None:
                 self._released[mid] = now
                 self._release_order.append((now, mid))

@@ -91,6 +91,11 @@ class LifecycleOps(SqliteBase):
 
     async def screen(self, batch: Sequence[Delivery], *, hold_s: float
                      ) -> tuple[list[Delivery], list[Delivery], list[Delivery]]:
+        screened = self._screened
+        if batch and all(d.message_id in screened for d in batch):
+            # the claim that just took these read the lifecycle table in its own transaction: nothing to do
+            screened.difference_update(d.message_id for d in batch)
+            return list(batch), [], []
         case_ids = sorted({d.case_id for d in batch})
         lifecycle_rows = any(d.notice_id is not None for d in batch)
 

@@ -34,6 +34,7 @@ class OutboxOps(SqliteBase):
         self._forget_released()
         started = time.monotonic()
         held, released, fresh = self._claimed, self._released, self._fresh
+        touched: set[str] = set()
 
         def q(c: sqlite3.Connection) -> list[Delivery]:
             ids: list[str] = []
@@ -53,6 +54,12 @@ class OutboxOps(SqliteBase):
                 marks = ",".join("?" * len(unread))
                 rows.update((r["message_id"], delivery_row(r)) for r in c.execute(
                     f"SELECT {DELIVERY_COLUMNS} FROM {FROM_DELIVERIES} WHERE d.message_id IN ({marks})", unread))
+            # what ``screen`` asks next, answered in this read: the cases no retraction or correction touched
+            case_ids = sorted({d.case_id for d in rows.values()})
+            if case_ids:
+                marks = ",".join("?" * len(case_ids))
+                touched.update(r[0] for r in c.execute(
+                    f"SELECT DISTINCT case_id FROM lifecycle WHERE case_id IN ({marks})", case_ids))
             return [rows[mid] for mid in ids if mid in rows]
 
         claimed: list[Delivery] = []
@@ -66,6 +73,8 @@ class OutboxOps(SqliteBase):
             if fresh.pop(d.message_id, None) is d:
                 d = replace(d)  # the intake's object may still be read by whoever queued it
             self._claimed[d.message_id] = partner
+            if d.case_id not in touched and d.notice_id is None:
+                self._screened.add(d.message_id)
             d.attempts += 1
             d.state = DeliveryState.IN_FLIGHT
             claimed.append(d)

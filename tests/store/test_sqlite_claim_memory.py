@@ -1,4 +1,5 @@
-"""The SQLite store hands rows its own intake queued to the first claim from memory, within a bound."""
+"""What the SQLite store keeps in memory between intake, claim and screen, and why it stays exact: rows its own
+intake queued go to their first claim from memory (within a bound), and a claim answers the screen that follows it."""
 
 from __future__ import annotations
 
