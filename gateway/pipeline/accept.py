@@ -23,6 +23,7 @@ from hotline_gateway.core.model import Case, MessageType, ReporterKind, dump_cas
 from hotline_gateway.core.takedown import removed_items
 from hotline_gateway.core.timefmt import format_timestamp
 from hotline_gateway.crypto.keyring import KeyRing
+from hotline_gateway.crypto.keys import SigningKey
 from hotline_gateway.crypto.sealing import index_token, new_key, seal
 from hotline_gateway.pipeline.encode import encode_for, needs_url, project
 from hotline_gateway.pipeline.route import Decision, Router
@@ -70,12 +71,14 @@ class Acceptor:
         inbound: InboundRecord | None = None,
         message_id: str | None = None,
         docs: dict[str, dict[str, Any]] | None = None,
+        key: SigningKey | None = None,
     ) -> Intake:
         """Everything to commit for these cases (CPU only: routing, encoding, signing). ``docs`` holds the
-        canonical JSON of cases already serialised (validated input), by case id."""
+        canonical JSON of cases already serialised (validated input), by case id; ``key`` the signing key
+        when the caller already holds it (a partner's batch builds one intake per message)."""
         now = time.time()
         at = datetime.now(UTC)
-        key = self.keyring.signing_key
+        key = key or self.keyring.signing_key
         deadline = now + self.config.delivery.deadline_s
         intake = Intake(inbound=inbound)
         built: set[str] = set()

@@ -29,6 +29,7 @@ from hotline_gateway.core.errors import (
     DecodeError,
     DigestMismatch,
     FieldProblem,
+    GatewayError,
     LifecycleRace,
     NotAuthorised,
     ValidationError,
@@ -114,6 +115,10 @@ class Received:
     duplicates: int = 0
 
 
+#: bodies up to this size are parsed and opened in one hand-off (see ``Receiver.receive``)
+SMALL_BATCH_BYTES = 64 * 1024
+
+
 def known_format(name: Any) -> str:
     """A format name safe to use as a metrics label: one we know, else ``other``."""
     return name if isinstance(name, str) and name in registry.names() else "other"
@@ -135,8 +140,15 @@ class Receiver:
             await witness(self.store, self.partner_keys, partner.id, checkpoint)
         if not partner.may_send:
             raise SenderNotAllowed(f"{partner.id} may not send us messages")
-        messages = await self.cpu.run(_parse_envelope, request.body)
-        _check_batch(messages, partner, self.config)
+        keys = self.partner_keys.directory(partner.id)
+        attempts: list[Opened | GatewayError] | None = None
+        if len(request.body) <= SMALL_BATCH_BYTES:
+            # a few messages: parsed and opened in one hand-off to the CPU pool (a hand-off costs more than
+            # opening a resent message needlessly); a large batch opens only what is not already held
+            messages, attempts = await self.cpu.run(_parse_and_open, request.body, partner, self.config, keys)
+        else:
+            messages = await self.cpu.run(_parse_envelope, request.body)
+            _check_batch(messages, partner, self.config)
         existing = await self.store.find_inbound(partner.id, [m["message_id"] for m in messages])
         out = Received(partner, [{} for _ in messages], [known_format(m["format"]) for m in messages])
         fresh_msgs: list[tuple[int, dict[str, Any]]] = []
@@ -150,8 +162,10 @@ class Receiver:
             out.duplicates += 1
         if not fresh_msgs:
             return out
-        keys = self.partner_keys.directory(partner.id)
-        opened = await self.cpu.run(_open_all, fresh_msgs, keys)
+        if attempts is None:
+            opened = await self.cpu.run(_open_all, fresh_msgs, keys)
+        else:  # the first message that did not open is refused, as _open_all would have
+            opened = [_opened_or_raise(attempts[i]) for i, _ in fresh_msgs]
         await self._authorise(partner, opened)
         for attempt in range(ATTEMPTS):
             try:
@@ -232,7 +246,7 @@ class Receiver:
             record = InboundRecord(msg["message_id"], partner.id, received_at, msg["payload_sha256"],
                                    orjson.dumps(receipt).decode(), sender.signature.kid)
             intake = self.acceptor.build(o.cases, partner.id, inbound=record, message_id=msg["message_id"],
-                                         docs=o.docs)
+                                         docs=o.docs, key=key)
             intake.keep_first = True  # a partner's copy of a case we hold never replaces ours
             intake.updates = o.updates
             if o.request is not None:
@@ -291,6 +305,27 @@ def _same_or_refuse(old: InboundRecord, msg: dict[str, Any], index: int) -> None
 
 def _open_all(messages: list[tuple[int, dict[str, Any]]], keys: KeyDirectory) -> list[Opened]:
     return [_open(i, msg, keys) for i, msg in messages]
+
+
+def _parse_and_open(body: bytes, partner: Partner, config: Config, keys: KeyDirectory
+                    ) -> tuple[list[dict[str, Any]], list[Opened | GatewayError]]:
+    """Parse and check the envelope, then open every message, keeping each one's refusal for later:
+    whether it matters depends on whether the message is a resend, which the store says afterwards."""
+    messages = _parse_envelope(body)
+    _check_batch(messages, partner, config)
+    attempts: list[Opened | GatewayError] = []
+    for i, msg in enumerate(messages):
+        try:
+            attempts.append(_open(i, msg, keys))
+        except GatewayError as exc:
+            attempts.append(exc)
+    return messages, attempts
+
+
+def _opened_or_raise(attempt: Opened | GatewayError) -> Opened:
+    if isinstance(attempt, GatewayError):
+        raise attempt
+    return attempt
 
 
 def _open(index: int, msg: dict[str, Any], keys: KeyDirectory) -> Opened:
