@@ -18,7 +18,7 @@ from aiohttp import web
 from hotline_gateway.api import actions, cases, health, messages, openapi, status_page, taxii
 from hotline_gateway.api import lifecycle as lifecycle_api
 from hotline_gateway.api.problems import Handler, problems_middleware
-from hotline_gateway.api.state import CONFIG, SERVICES, WORKER, Services
+from hotline_gateway.api.state import CONFIG, SERVICES, WARMED, WORKER, Services
 from hotline_gateway.config import Config
 from hotline_gateway.core.schema import prepare_explanations
 from hotline_gateway.crypto.digest import content_digest
@@ -110,7 +110,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     poller = WorkQueuePoller(config, acceptor, iccam, leading) if isinstance(iccam, IccamApiTransport) else None
     if poller is not None:
         poller.start()
-    warm = asyncio.get_running_loop().run_in_executor(None, prepare_explanations)
+    warm = app[WARMED] = asyncio.get_running_loop().run_in_executor(None, prepare_explanations)
     yield
     await warm
     if poller is not None:

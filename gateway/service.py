@@ -20,13 +20,12 @@ from collections.abc import Callable
 from aiohttp import web
 
 from hotline_gateway.api.connection_cap import CappedSite, ConnectionGate
-from hotline_gateway.api.state import SERVICES
+from hotline_gateway.api.state import SERVICES, WARMED
 from hotline_gateway.app import make_app
 from hotline_gateway.config import Config
 from hotline_gateway.core.errors import InsecureFile
 from hotline_gateway.core.files import readable_by_others
 from hotline_gateway.core.log import get_logger
-from hotline_gateway.core.schema import prepare_explanations
 from hotline_gateway.metrics import LoopLagMonitor
 
 log = get_logger("hotline_gateway.service")
@@ -121,7 +120,7 @@ async def serve(config: Config, *, on_ready: Callable[[RunningGateway], None] | 
         # The explaining validator (jsonschema, with the grammars of its format checkers: ~60,000 objects)
         # is imported in the background at start; frozen before it had arrived, it stayed in the young heap
         # and every full collection walked it: 70-150 ms a pass under load, the loop's worst lag (issue 11).
-        await asyncio.to_thread(prepare_explanations)
+        await gateway.app[WARMED]
         freeze_startup_heap()
         if on_ready is not None:
             on_ready(gateway)

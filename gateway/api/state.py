@@ -3,6 +3,7 @@ never module-level, so two gateways in one process share nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -45,6 +46,8 @@ class Services:
 CONFIG = web.AppKey("config", Config)
 SERVICES = web.AppKey("services", Services)
 WORKER = web.AppKey("worker", DeliveryWorker)
+#: the explaining validator's background import, started with the engine (``serve`` freezes the heap after it)
+WARMED = web.AppKey("warmed", asyncio.Future)
 
 
 def services(request: web.Request) -> Services:
