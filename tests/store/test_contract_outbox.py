@@ -65,6 +65,27 @@ async def test_a_delivery_is_not_claimed_before_it_is_due(store: Store) -> None:
     assert await store.next_due("FR-POLICE") is None
 
 
+async def test_rows_in_flight_are_not_what_is_due_next(store: Store) -> None:
+    """An idle lane asks when to look again: a row another lane has out is not due (on SQLite a claimed
+    row is still ``queued`` on disk, and an idle lane looked again every few milliseconds while any batch
+    was out); the next unclaimed row is, and a released claim is due again."""
+    doc = case_doc()
+    job = intake(doc)
+    later = time.time() + 60
+    job.deliveries = [delivery(doc["case_id"]), delivery(doc["case_id"], due=later)]
+    await store.commit_intakes([job])
+    out = await store.claim_due("DE-HOTLINE", time.time(), 10)
+    assert [d.message_id for d in out] == [job.deliveries[0].message_id]
+    assert await store.next_due("DE-HOTLINE") == later
+    await store.release(out)
+    due = await store.next_due("DE-HOTLINE")
+    assert due is not None and due <= time.time()
+    again = await store.claim_due("DE-HOTLINE", time.time(), 10)
+    again += await store.claim_due("DE-HOTLINE", later + 1, 10)
+    assert len(again) == 2
+    assert await store.next_due("DE-HOTLINE") is None, "both rows are out: nothing is due"
+
+
 async def test_released_claims_are_claimed_again_with_the_same_attempt_count(store: Store) -> None:
     await queued(store, 2)
     batch = await store.claim_due("DE-HOTLINE", time.time(), 10)

@@ -111,10 +111,21 @@ class OutboxOps(SqliteBase):
         self._unclaim([d.message_id for d in deliveries])
 
     async def next_due(self, partner: str) -> float | None:
+        """When the next row not already in flight falls due. Claimed rows stay ``queued`` on disk, so the
+        earliest queued row was, while another lane had a batch out, one already claimed: an idle lane
+        then looked again every few milliseconds, each time a claim that found nothing and this read."""
+        held = self._claimed
+
         def q(c: sqlite3.Connection) -> float | None:
-            row = c.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE partner=? AND state='queued'",
-                            (partner,)).fetchone()
-            return None if row[0] is None else float(row[0])
+            rows = c.execute("SELECT message_id, next_attempt_at FROM deliveries WHERE partner=? AND state='queued'"
+                             " ORDER BY next_attempt_at", (partner,))
+            try:
+                for mid, at in rows:  # stepped lazily, past the rows in flight (a few batches at most)
+                    if mid not in held:
+                        return float(at)
+                return None
+            finally:
+                rows.close()
 
         return await self._read(q)
 
