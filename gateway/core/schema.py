@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
+from hotline_gateway.core.deferral import defer_if_on_loop
 from hotline_gateway.core.errors import FieldProblem, ValidationError
 from hotline_gateway.core.jsonpath import json_path
 from hotline_gateway.core.model import Case, dump_case
@@ -92,6 +93,7 @@ class SchemaValidator:
     def problems(self, doc: Any) -> list[FieldProblem]:
         if self._fast.is_valid(doc):
             return []
+        defer_if_on_loop()  # the explanation is pure-Python work: not on the event loop
         by_path: dict[str, list[str]] = {}
         errors = itertools.islice(self._explain().iter_errors(doc), MAX_EXPLAINED)
         for p in sorted({_problem(e) for e in errors}, key=lambda p: (p.path, p.message)):

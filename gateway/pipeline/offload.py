@@ -1,7 +1,8 @@
 """CPU-heavy work off the event loop: decoding, validation (and explaining a refusal), encoding and
 signing run in a small bounded thread pool, so one large or hostile document never stalls health
 checks, receipts or other partners. The pool's queue is bounded too: past it, callers wait their turn
-rather than piling up memory."""
+rather than piling up memory. Work on a small body stays on the loop (``run_sized``): there the
+hand-off would cost more than the work (``core.deferral``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from hotline_gateway.core.deferral import Deferred, on_loop
+
 P = ParamSpec("P")
 T = TypeVar("T")
+
+#: a body up to this size is worked on the event loop (a few cases or messages: at most a few milliseconds,
+#: less CPU than the hand-off to a worker and back); larger ones, and any step that defers, go to the pool
+INLINE_BYTES = 8 * 1024
 
 
 class CpuPool:
@@ -26,6 +33,17 @@ class CpuPool:
             ctx = contextvars.copy_context()
             call = functools.partial(ctx.run, fn, *args, **kwargs)
             return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def run_sized(self, size: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn`` on the loop when it works on ``size`` bytes or fewer, unless it defers (``core.deferral``);
+        in the pool otherwise. ``fn`` must be pure: a deferred step is run again from the start."""
+        if size <= INLINE_BYTES:
+            try:
+                with on_loop():
+                    return fn(*args, **kwargs)
+            except Deferred:
+                pass
+        return await self.run(fn, *args, **kwargs)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

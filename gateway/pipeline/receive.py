@@ -143,9 +143,10 @@ class Receiver:
         keys = self.partner_keys.directory(partner.id)
         attempts: list[Opened | GatewayError] | None = None
         if len(request.body) <= SMALL_BATCH_BYTES:
-            # a few messages: parsed and opened in one hand-off to the CPU pool (a hand-off costs more than
-            # opening a resent message needlessly); a large batch opens only what is not already held
-            messages, attempts = await self.cpu.run(_parse_and_open, request.body, partner, self.config, keys)
+            # a few messages: parsed and opened in one step, on the loop for the smallest (a hand-off costs
+            # more than opening a resent message needlessly); a large batch opens only what is not already held
+            messages, attempts = await self.cpu.run_sized(len(request.body), _parse_and_open, request.body, partner,
+                                                          self.config, keys)
         else:
             messages = await self.cpu.run(_parse_envelope, request.body)
             _check_batch(messages, partner, self.config)
@@ -169,8 +170,8 @@ class Receiver:
         await self._authorise(partner, opened)
         for attempt in range(ATTEMPTS):
             try:
-                intakes, receipts = await self.cpu.run(self._build, partner, sender, opened,
-                                                       wants_batch_receipts(request.headers))
+                intakes, receipts = await self.cpu.run_sized(len(request.body), self._build, partner, sender, opened,
+                                                             wants_batch_receipts(request.headers))
                 results = await self.acceptor.commit(intakes, nonce=sender.nonce)
                 break
             except LifecycleRace:
