@@ -45,8 +45,8 @@ class DeliveryWorker:
         }
         self._bells = {p: Doorbell() for p in config.partners}
         settings = config.delivery
-        self.flows = {p: Flow(window=float(settings.concurrency), ceiling=max(settings.concurrency,
-                                                                              settings.max_concurrency))
+        self.flows = {p: Flow(window=float(settings.concurrency), start=float(settings.concurrency),
+                              ceiling=max(settings.concurrency, settings.max_concurrency))
                       for p in config.partners}
         self._tasks: list[asyncio.Task[None]] = []
         self._published: dict[str, Circuit] = {}

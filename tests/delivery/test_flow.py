@@ -1,5 +1,6 @@
 """Keeping enough in flight (issue 11 item 1): the window of batches to a partner grows while it keeps
-up and halves when it says it cannot; batches are cut to fit the partner's body limit."""
+up, shrinks while its batches go out part-filled and halves when it says it cannot; batches are cut to
+fit the partner's body limit."""
 
 from __future__ import annotations
 
@@ -38,12 +39,20 @@ def test_the_window_grows_with_fast_full_answers_and_halves_on_congestion() -> N
     assert flow.limit == 16
 
 
-def test_half_empty_batches_do_not_grow_the_window() -> None:
-    """Nothing is waiting: more batches in flight would not help."""
-    flow = Flow(window=4.0, ceiling=16)
+def test_part_filled_batches_shrink_the_window_to_one_and_full_ones_bring_it_back() -> None:
+    """Nothing is waiting: fewer batches in flight let the next one carry what arrives meanwhile; when
+    work piles up again, each full answer adds a whole batch until the configured start, then a step."""
+    flow = Flow(window=4.0, start=4.0, ceiling=16)
     for _ in range(100):
         flow.answered(0.1, full=False)
-    assert flow.limit == 4
+    assert flow.limit == 1
+    for expected in (2, 3, 4):
+        flow.answered(0.1, full=True)
+        assert flow.limit == expected
+    flow.answered(0.1, full=True)
+    assert 4 < flow.window < 5, "past the start the window grows by the additive step"
+    flow.answered(0.1, full=False)
+    assert flow.window < 4.3
 
 
 async def test_batches_fit_the_partners_body_limit_and_everything_arrives(tmp_path: Path) -> None:
