@@ -16,6 +16,11 @@ from contextvars import ContextVar
 
 _ON_LOOP: ContextVar[bool] = ContextVar("on_loop", default=False)
 
+#: work on a body up to this size is done where it arrives, on the event loop (a few cases, messages or
+#: receipts: at most a few milliseconds, less CPU than the hand-off to a thread and back); larger bodies,
+#: and any step that defers, go to a worker
+INLINE_BYTES = 8 * 1024
+
 
 class Deferred(BaseException):
     """The step turned out too costly for the event loop: run it again in the worker pool. A

@@ -13,14 +13,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from hotline_gateway.core.deferral import Deferred, on_loop
+from hotline_gateway.core.deferral import INLINE_BYTES, Deferred, on_loop
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-#: a body up to this size is worked on the event loop (a few cases or messages: at most a few milliseconds,
-#: less CPU than the hand-off to a worker and back); larger ones, and any step that defers, go to the pool
-INLINE_BYTES = 8 * 1024
 
 
 class CpuPool:

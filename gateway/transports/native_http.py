@@ -19,6 +19,7 @@ import aiohttp
 import orjson
 
 from hotline_gateway.config import Config, Partner
+from hotline_gateway.core.deferral import INLINE_BYTES
 from hotline_gateway.core.errors import DeliveryError, GatewayError, PermanentDeliveryError, TransientDeliveryError
 from hotline_gateway.core.timefmt import iso_from_epoch
 from hotline_gateway.crypto.digest import content_digest
@@ -33,9 +34,6 @@ from hotline_gateway.transports.base import HttpSettings, Outcome, TransportCont
 ENVELOPE_TYPE = "application/vnd.hotline-gateway.messages+json"
 #: our latest signed audit checkpoint travels with each request, covered by its signature
 CHECKPOINT_HEADER = "Hotline-Checkpoint"
-#: answers with at most this many receipts are checked on the event loop: at most eight signatures (~0.1 ms
-#: each; a batch receipt needs one for all), less than a hand-off to a thread and back costs (core.deferral)
-INLINE_RECEIPTS = 8
 
 
 def envelope(config: Config, partner: Partner, deliveries: list[Delivery]) -> bytes:
@@ -110,8 +108,9 @@ class NativeHttpTransport:
         if status != 202:
             raise refusal(partner.id, status, data)
         receipts = _receipts(partner.id, data, len(deliveries))
-        if len(receipts) <= INLINE_RECEIPTS:
-            # a few signature checks: cheaper here than the round trip to a thread
+        if len(data) <= INLINE_BYTES:
+            # a small answer (a few receipts, a few signature checks at most): cheaper here than the round
+            # trip to a thread, by the same rule as other small work (core.deferral)
             return _check_receipts(partner.id, deliveries, receipts, keys)
         # a signature check per batch or per receipt, and the audit paths: off the event loop
         return await asyncio.to_thread(_check_receipts, partner.id, deliveries, receipts, keys)

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from hotline_gateway.core.deferral import Deferred, defer_if_on_loop, on_loop
+from hotline_gateway.core.deferral import INLINE_BYTES, Deferred, defer_if_on_loop, on_loop
 from hotline_gateway.core.errors import ValidationError
 from hotline_gateway.core.schema import case_validator
-from hotline_gateway.pipeline.offload import INLINE_BYTES, CpuPool
+from hotline_gateway.pipeline.offload import CpuPool
 
 
 async def test_small_work_runs_on_the_loop_and_large_work_in_the_pool() -> None:
